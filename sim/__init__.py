@@ -1,0 +1,40 @@
+"""sim: a scenario-modelling engine for regional development.
+
+Public API::
+
+    import sim
+    sc = sim.load_scenario("scenarios/validation/cp.yaml")
+    res = sim.run_scenario(sc, seed=1)
+    res.places      # tidy pandas table (year, place, population, gdp, wage, ...)
+
+Names are imported lazily (PEP 562), so that ``import sim.results`` (and later
+``sim.compare``) does not import the model, the kernels or Mesa.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_scenario": "sim.config.load",
+    "dump_scenario": "sim.config.load",
+    "run_scenario": "sim.runner",
+    "Results": "sim.results",
+    "load_results": "sim.results",
+    "write_results": "sim.results",
+    "ScenarioError": "sim.errors",
+    "ConvergenceError": "sim.errors",
+    "SimError": "sim.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

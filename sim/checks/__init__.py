@@ -1,0 +1,1 @@
+"""Validation checks that run the engine against closed-form results from the literature."""

@@ -1,0 +1,116 @@
+"""The ``sim`` command: parse arguments, call one library function, print or write."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim import __version__
+from sim.errors import SimError
+
+
+def _cmd_run(args) -> int:
+    from sim.config.load import load_scenario
+    from sim.results import ResultsError, write_results
+    from sim.runner import default_out_dir, run_scenario
+
+    sc = load_scenario(Path(args.scenario))
+    out = Path(args.out) if args.out else default_out_dir(sc, args.seed)
+    if out.exists() and not args.force:
+        raise ResultsError(f"{out}: results folder exists; use --force to overwrite")
+    res = run_scenario(sc, seed=args.seed, end_year=args.end_year)
+    write_results(res, out, force=args.force)
+    if not args.quiet:
+        m = res.manifest
+        print(f"scenario {m['name']} (seed {m['seed']}), {m['start_year']}-{m['end_year']}: "
+              f"{m['wall_time_s']:.2f} s, solver max residual "
+              f"{m['solver']['max_residual']:.1e} (tol {m['solver']['tol']:.0e})")
+        with pd.option_context("display.float_format", "{:,.3f}".format,
+                               "display.width", 120, "display.max_rows", 200):
+            print(res.summary().to_string())
+        print(f"results: {out}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from sim.config.load import load_scenario
+
+    sc = load_scenario(Path(args.scenario))
+    reg = sc.region
+    n_int = sum(not p.external for p in reg.places)
+    print(f"{args.scenario}: OK - scenario '{sc.name}', {n_int} internal + "
+          f"{len(reg.places) - n_int} external places, {len(reg.sectors)} sectors, "
+          f"{len(reg.links)} links, {len(sc.policies)} policies, "
+          f"{sc.time.start}-{sc.time.end}")
+    return 0
+
+
+def _cmd_check_cp(args) -> int:
+    from sim.checks.cp import cp_check
+
+    out = cp_check(args.sigma, args.mu, scenario=args.scenario, iters=args.iters)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for k in ("break", "sustain"):
+            print(f"phi_{k}: numeric {out[f'phi_{k}_numeric']:.6f}  closed form "
+                  f"{out[f'phi_{k}_closed_form']:.6f}  rel. error "
+                  f"{out[f'phi_{k}_rel_error']:.2e}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``sim`` command."""
+    p = argparse.ArgumentParser(
+        prog="sim", description="Scenario-modelling engine for regional development.")
+    p.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a scenario and write a results folder",
+                       description="Run SCENARIO and write <out>/ (manifest.json, "
+                                   "places.parquet, sectors.parquet) atomically.")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    r.add_argument("--out", default=None,
+                   help="results folder (default results/<name>-<hash>-s<seed>/)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing results folder")
+    r.add_argument("--end-year", type=int, default=None, help="stop early (short runs)")
+    r.add_argument("--quiet", action="store_true", help="print nothing on success")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser("validate", help="validate a scenario file (non-zero exit on error)",
+                       description="Load and validate SCENARIO; exit 0 if valid, 2 if not.")
+    v.add_argument("scenario", help="scenario YAML file")
+    v.set_defaults(func=_cmd_validate)
+
+    c = sub.add_parser("check", help="validation checks against closed-form results",
+                       description="Run a validation check of the engine.")
+    csub = c.add_subparsers(dest="check", required=True, metavar="CHECK")
+    cp = csub.add_parser("cp", help="Krugman core-periphery break and sustain points",
+                         description="Find the break and sustain points of the Krugman CP "
+                                     "economy by simulating the engine (bisection on phi) and "
+                                     "print them next to the closed forms (FKV 1999 ch. 5).")
+    cp.add_argument("--sigma", type=float, default=5.0, help="CES elasticity (default 5)")
+    cp.add_argument("--mu", type=float, default=0.4, help="manufacturing share (default 0.4)")
+    cp.add_argument("--iters", type=int, default=30, help="bisection steps (default 30)")
+    cp.add_argument("--scenario", default=None, help="CP scenario file (default: built in)")
+    cp.add_argument("--json", action="store_true", help="print a JSON object")
+    cp.set_defaults(func=_cmd_check_cp)
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``sim`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SimError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

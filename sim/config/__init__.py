@@ -1,0 +1,1 @@
+"""Scenario configuration: frozen schema objects, YAML loading/dumping and validation."""

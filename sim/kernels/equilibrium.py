@@ -1,0 +1,454 @@
+"""Static spatial general equilibrium: wages, price indices, incomes (the hot kernel).
+
+Multi-region, multi-sector Krugman (1991) / Helpman (1998) / Redding (2016) economy with CES
+varieties (elasticity ``sigma_k``), iceberg trade costs, free entry, an immobile agricultural
+sector producing the freely traded numeraire, housing in fixed supply, and a logit sector choice
+of mobile workers within each place. The equations are written out in ``docs/model.md``
+(section "Static equilibrium"); numbers in brackets below refer to it.
+
+Notation (shapes): N places (internal and external), K differentiated sectors, G trade-cost
+groups (sectors sharing sigma and trade-cost scale share one matrix ``T = tau**(1-sigma)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim._types import FLOAT
+from sim.errors import ConvergenceError
+
+__all__ = [
+    "EquilibriumInputs",
+    "EquilibriumResult",
+    "solve_equilibrium",
+    "price_index_power",
+    "market_access",
+    "trade_flows",
+    "sector_choice",
+]
+
+
+@dataclass(frozen=True)
+class EquilibriumInputs:
+    """Arrays that define one static equilibrium problem (no config objects).
+
+    Attributes
+    ----------
+    internal : ndarray of bool, shape (N,)
+        True for simulated places; False for external (exogenous) markets.
+    mobile : ndarray, shape (N,)
+        Mobile workers L_n (millions). For external places: their worker pool.
+    ag_workers : ndarray, shape (N,)
+        Immobile agricultural workers L^A_n (internal places; 0 for external).
+    ag_wage : ndarray, shape (N,)
+        Agricultural wage w^A_n = agricultural productivity (numeraire price 1).
+    productivity : ndarray, shape (N, K)
+        A_nk, already including agglomeration and policy shifters.
+    sigma, fixed_cost, beta : ndarray, shape (K,)
+        CES elasticity sigma_k > 1, fixed labour requirement F_k > 0, expenditure share beta_k.
+    housing_share : float
+        beta_h, share of income spent on housing (land rents redistributed locally).
+    sector_elasticity : float
+        kappa > 0, logit elasticity of the within-place sector choice of mobile workers.
+    freeness : ndarray, shape (G, N, N)
+        T_gnm = tau_nm**(1 - sigma_g) for each trade-cost group (0 where unreachable).
+    group : ndarray of int, shape (K,)
+        Trade-cost group of each sector; -1 marks a non-traded sector (T = identity).
+    ext_wage : ndarray, shape (N,)
+        Exogenous wage of external places (ignored for internal ones).
+    ext_income : ndarray, shape (N,)
+        Exogenous income Y_j of external places (ignored for internal ones).
+    ext_supply_share : ndarray, shape (N, K)
+        Share of an external place's workers producing in sector k (ignored for internal).
+    land : ndarray, shape (N,)
+        Housing/land supply H_n > 0.
+    """
+
+    internal: np.ndarray
+    mobile: np.ndarray
+    ag_workers: np.ndarray
+    ag_wage: np.ndarray
+    productivity: np.ndarray
+    sigma: np.ndarray
+    fixed_cost: np.ndarray
+    beta: np.ndarray
+    housing_share: float
+    sector_elasticity: float
+    freeness: np.ndarray
+    group: np.ndarray
+    ext_wage: np.ndarray
+    ext_income: np.ndarray
+    ext_supply_share: np.ndarray
+    land: np.ndarray
+
+
+@dataclass(frozen=True)
+class EquilibriumResult:
+    """Solution of the static equilibrium (all arrays over all N places).
+
+    Attributes
+    ----------
+    wage : ndarray, shape (N, K)
+        Sector wage w_nk (internal: solved; external: exogenous).
+    wage_index : ndarray, shape (N,)
+        Inclusive wage W_n = (sum_k w_nk**kappa)**(1/kappa) (internal) or the external wage.
+    mean_wage : ndarray, shape (N,)
+        Average earnings of mobile workers, sum_k pi_nk w_nk.
+    employment : ndarray, shape (N, K)
+        L_nk, mobile workers by sector.
+    firms : ndarray, shape (N, K)
+        Mass of firms M_nk = L_nk / (sigma_k F_k).
+    revenue : ndarray, shape (N, K)
+        R_nk = sum_m X_nmk (= w_nk L_nk for internal places: zero profits).
+    price_index : ndarray, shape (N, K)
+        Sector price index P_nk (np.inf where no variety reaches the place).
+    income : ndarray, shape (N,)
+        Y_n: labour income plus land rents (internal); exogenous income (external).
+    expenditure : ndarray, shape (N, K)
+        E_nk = beta_k Y_n.
+    rent : ndarray, shape (N,)
+        r_n = beta_h Y_n / H_n.
+    consumer_price : ndarray, shape (N,)
+        P_n = prod_k P_nk**beta_k * r_n**beta_h (agricultural price 1).
+    real_income : ndarray, shape (N,)
+        V_n = W_n / ((1 - beta_h) P_n): real income of a mobile worker (0 where P_n is inf).
+    iterations : int
+    residual : float
+        Final max |ln w_new - ln w| over internal place-sectors.
+    """
+
+    wage: np.ndarray
+    wage_index: np.ndarray
+    mean_wage: np.ndarray
+    employment: np.ndarray
+    firms: np.ndarray
+    revenue: np.ndarray
+    price_index: np.ndarray
+    income: np.ndarray
+    expenditure: np.ndarray
+    rent: np.ndarray
+    consumer_price: np.ndarray
+    real_income: np.ndarray
+    iterations: int
+    residual: float
+
+
+def sector_choice(wage, kappa):
+    r"""Logit choice of sector by mobile workers within each place.
+
+    .. math:: \pi_{nk} = w_{nk}^{\kappa} / \sum_j w_{nj}^{\kappa}, \qquad
+              W_n = \Big(\sum_k w_{nk}^{\kappa}\Big)^{1/\kappa}
+
+    Workers draw i.i.d. Gumbel tastes for sectors with log-utility ``kappa ln w_nk + e_ik``
+    (McFadden 1974); ``W_n`` is the inclusive value (expected utility in wage units, up to a
+    constant), used as the place's wage in migration decisions.
+
+    Parameters
+    ----------
+    wage : ndarray, shape (N, K)
+        Sector wages, >= 0.
+    kappa : float
+        Logit elasticity, > 0.
+
+    Returns
+    -------
+    shares : ndarray, shape (N, K)
+        pi_nk, rows sum to 1.
+    inclusive : ndarray, shape (N,)
+        W_n.
+
+    Notes
+    -----
+    Computed in logs with a max shift (log-sum-exp) so that large kappa does not overflow.
+
+    References
+    ----------
+    .. [1] McFadden, D. (1974). Conditional logit analysis of qualitative choice behavior.
+    .. [2] Galle, S., Rodriguez-Clare, A. & Yi, M. (2023). Slicing the pie: quantifying the
+       aggregate and distributional effects of trade. REStud 90(1).
+    """
+    with np.errstate(divide="ignore"):
+        x = kappa * np.log(wage)
+    xmax = np.max(x, axis=1, keepdims=True)
+    xmax = np.where(np.isfinite(xmax), xmax, 0.0)
+    ex = np.exp(x - xmax)
+    tot = ex.sum(axis=1, keepdims=True)
+    shares = ex / tot
+    inclusive = np.exp((np.log(tot[:, 0]) + xmax[:, 0]) / kappa)
+    return shares, inclusive
+
+
+def price_index_power(supply, freeness, group):
+    r"""Price-index power :math:`P_{mk}^{1-\sigma_k} = \sum_n S_{nk} T_{nm}^{(g_k)}`.
+
+    Parameters
+    ----------
+    supply : ndarray, shape (N, K)
+        S_nk = M_nk p_nk**(1-sigma_k): firm mass times mill price to the power 1 - sigma.
+    freeness : ndarray, shape (G, N, N)
+        T_g = tau**(1-sigma) per trade-cost group.
+    group : ndarray of int, shape (K,)
+        Group of each sector; -1 for non-traded (T = identity).
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+
+    References
+    ----------
+    .. [1] Krugman, P. (1991). Increasing returns and economic geography. JPE 99(3).
+    """
+    out = np.empty_like(supply)
+    for g in np.unique(group):
+        ks = np.flatnonzero(group == g)
+        if g < 0:
+            out[:, ks] = supply[:, ks]
+        else:
+            out[:, ks] = freeness[g].T @ supply[:, ks]
+    return out
+
+
+def market_access(demand, freeness, group):
+    r"""Firm market access :math:`MA_{nk} = \sum_m T_{nm}^{(g_k)} P_{mk}^{\sigma_k-1} E_{mk}`.
+
+    Parameters
+    ----------
+    demand : ndarray, shape (N, K)
+        P_mk**(sigma_k-1) E_mk (0 where the market has no supplier).
+    freeness : ndarray, shape (G, N, N)
+    group : ndarray of int, shape (K,)
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+
+    References
+    ----------
+    .. [1] Redding, S. & Venables, A. (2004). Economic geography and international inequality.
+       JIE 62(1). (market access)
+    """
+    out = np.empty_like(demand)
+    for g in np.unique(group):
+        ks = np.flatnonzero(group == g)
+        if g < 0:
+            out[:, ks] = demand[:, ks]
+        else:
+            out[:, ks] = freeness[g] @ demand[:, ks]
+    return out
+
+
+def _supply(employment, wage, productivity, sigma, fixed_cost):
+    # S_nk = M_nk p_nk^(1-sigma), M = L/(sigma F), p = w / (rho A), rho = (sigma-1)/sigma   [E3,E4]
+    rho = (sigma - 1.0) / sigma
+    with np.errstate(divide="ignore"):
+        return employment / (sigma * fixed_cost) * (wage / (rho * productivity)) ** (1.0 - sigma)
+
+
+def _demand_term(ppow, expenditure, sigma):
+    # P^(sigma-1) E, with markets that no variety reaches (P^(1-sigma) = 0) set to 0
+    served = ppow > 0.0
+    safe = np.where(served, ppow, 1.0)
+    return np.where(served, expenditure / safe, 0.0)
+
+
+def _evaluate(x, inp, ext, kappa):
+    """One pass of the equilibrium map at log-wages ``x`` (internal rows only are free)."""
+    wage = np.exp(x)
+    wage[ext] = inp.ext_wage[ext, None]
+    shares, W = sector_choice(wage, kappa)
+    W = np.where(ext, inp.ext_wage, W)
+    emp = np.where(ext[:, None], inp.mobile[:, None] * inp.ext_supply_share,
+                   inp.mobile[:, None] * shares)
+    labour_income = (wage * emp).sum(axis=1) + inp.ag_wage * inp.ag_workers
+    income = np.where(ext, inp.ext_income, labour_income / (1.0 - inp.housing_share))
+    expenditure = income[:, None] * inp.beta[None, :]
+    supply = _supply(emp, wage, inp.productivity, inp.sigma, inp.fixed_cost)
+    ppow = price_index_power(supply, inp.freeness, inp.group)
+    ma = market_access(_demand_term(ppow, expenditure, inp.sigma), inp.freeness, inp.group)
+    rho = (inp.sigma - 1.0) / inp.sigma
+    # w^sigma = (rho A)^(sigma-1) MA / (sigma F)                                        [E6]
+    with np.errstate(divide="ignore"):
+        x_new = ((inp.sigma - 1.0) * np.log(rho * inp.productivity) + np.log(ma)
+                 - np.log(inp.sigma * inp.fixed_cost)) / inp.sigma
+    return wage, shares, W, emp, income, expenditure, supply, ppow, ma, x_new
+
+
+def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.5,
+                      anderson=5, year=None):
+    r"""Solve wages and price indices of the static equilibrium by a damped fixed point.
+
+    Iterates on log sector wages :math:`x_{nk} = \ln w_{nk}` of internal places:
+
+    .. math::
+        P_{mk}^{1-\sigma_k} = \sum_n \frac{L_{nk}}{\sigma_k F_k}
+              \Big(\frac{w_{nk}}{\rho_k A_{nk}}\Big)^{1-\sigma_k} T_{nmk}, \qquad
+        w_{nk}^{\sigma_k} = \frac{(\rho_k A_{nk})^{\sigma_k-1}}{\sigma_k F_k}
+              \sum_m T_{nmk} P_{mk}^{\sigma_k-1} E_{mk},
+
+    with :math:`\rho_k=(\sigma_k-1)/\sigma_k`, :math:`L_{nk}=\pi_{nk}L_n` from the logit
+    sector choice, :math:`E_{mk}=\beta_k Y_m` and
+    :math:`Y_n=(\sum_k w_{nk}L_{nk}+w^A_nL^A_n)/(1-\beta_h)`. Update
+    :math:`x \leftarrow x + d\,(\Phi(x)-x)`, accelerated by Anderson mixing over the last
+    ``anderson`` iterates (Walker & Ni 2011; ``anderson=0`` gives the plain damped
+    iteration). Stops when
+    :math:`\max|\Phi(x)-x| <` ``tol``.
+
+    If the economy has no nominal anchor (no agricultural income and no external place), wages
+    are normalised each iteration so that mean earnings of mobile workers are 1.
+
+    Parameters
+    ----------
+    inp : EquilibriumInputs
+    wage0 : ndarray, shape (N, K), optional
+        Warm start (e.g. last year's wages). Default: ones.
+    tol : float
+        Convergence tolerance on the max absolute change of log wages.
+    max_iter : int
+    damping : float
+        d in (0, 1].
+    anderson : int
+        Depth m of Anderson acceleration (0: none). The history restarts whenever the residual
+        exceeds ten times the best so far.
+    year : int, optional
+        Only used in error messages.
+
+    Returns
+    -------
+    EquilibriumResult
+
+    Raises
+    ------
+    ConvergenceError
+        If the residual is not below ``tol`` after ``max_iter`` iterations, or becomes NaN.
+
+    References
+    ----------
+    .. [1] Fujita, M., Krugman, P. & Venables, A. (1999). The Spatial Economy, ch. 4-5.
+    .. [2] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101.
+    .. [3] Allen, T. & Arkolakis, C. (2025). Quantitative regional economics. Handbook of
+       Regional and Urban Economics, vol. 6.
+    .. [4] Walker, H. & Ni, P. (2011). Anderson acceleration for fixed-point iterations.
+       SIAM J. Numer. Anal. 49(4).
+    """
+    ext = ~np.asarray(inp.internal, dtype=bool)
+    N, K = inp.productivity.shape
+    x = np.zeros((N, K), dtype=FLOAT) if wage0 is None else np.log(np.asarray(wage0, FLOAT))
+    anchored = bool(ext.any()) or float((inp.ag_wage * inp.ag_workers).sum()) > 0.0
+    intern = ~ext
+    kappa = float(inp.sector_elasticity)
+    residual = np.inf
+    it = 0
+    hist_x: list[np.ndarray] = []  # Anderson histories of iterates and residuals
+    hist_f: list[np.ndarray] = []
+    best = np.inf
+    for it in range(1, max_iter + 1):
+        *_, x_new = _evaluate(x, inp, ext, kappa)
+        if not anchored:
+            x_new = x_new - _log_mean_earnings(x_new, inp, ext, kappa)
+        f = (x_new - x)[intern].ravel()
+        residual = float(np.max(np.abs(f))) if f.size else 0.0
+        if not np.isfinite(residual):
+            if hist_x:  # an accelerated step overshot: back to the last good iterate, plain step
+                x = x.copy()
+                x[intern] = (hist_x[-1] + damping * hist_f[-1]).reshape(-1, K)
+                hist_x.clear()
+                hist_f.clear()
+                continue
+            raise ConvergenceError("non-finite wages (check for places with no market)",
+                                   iterations=it, residual=residual, tol=tol, year=year)
+        if residual < tol:
+            x = np.where(ext[:, None], x, x_new)
+            break
+        xi = x[intern].ravel()
+        step = damping * f
+        if anderson > 0:
+            if residual > 10.0 * best:  # safeguard: restart the history on divergence
+                hist_x.clear()
+                hist_f.clear()
+            best = min(best, residual)
+            hist_x.append(xi.copy())
+            hist_f.append(f.copy())
+            if len(hist_x) > anderson + 1:
+                hist_x.pop(0)
+                hist_f.pop(0)
+            if len(hist_x) > 1:
+                dX = np.diff(np.stack(hist_x, axis=1), axis=1)
+                dF = np.diff(np.stack(hist_f, axis=1), axis=1)
+                gamma, *_ = np.linalg.lstsq(dF, f, rcond=None)
+                step = damping * f - (dX + damping * dF) @ gamma
+                big = float(np.max(np.abs(step)))
+                if big > 1.0:  # cap an accelerated step at a factor e in any wage
+                    step = step / big
+        x = x.copy()
+        x[intern] = (xi + step).reshape(-1, K)
+    else:
+        raise ConvergenceError("max_iter reached", iterations=it, residual=residual, tol=tol,
+                               year=year)
+    wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
+    return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
+                     it, residual)
+
+
+def _log_mean_earnings(x, inp, ext, kappa):
+    wage = np.exp(x)
+    shares, _ = sector_choice(wage, kappa)
+    L = inp.mobile * (~ext)
+    tot = L.sum()
+    if tot <= 0:
+        return 0.0
+    return float(np.log((wage * shares * L[:, None]).sum() / tot))
+
+
+def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma, it, res):
+    sigma = inp.sigma
+    firms = emp / (sigma * inp.fixed_cost)
+    # revenue R_nk = M p^(1-sigma) MA = S_nk MA_nk                                        [E5]
+    revenue = supply * ma
+    with np.errstate(divide="ignore"):
+        price_index = np.where(ppow > 0, ppow, 0.0) ** (1.0 / (1.0 - sigma))
+    rent = inp.housing_share * income / inp.land
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = (inp.beta[None, :] * np.log(price_index)).sum(axis=1)
+        if inp.housing_share > 0:
+            log_p = log_p + inp.housing_share * np.log(rent)
+    consumer_price = np.exp(log_p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        real = np.where(np.isfinite(consumer_price) & (consumer_price > 0),
+                        W / ((1.0 - inp.housing_share) * consumer_price), 0.0)
+    mean_wage = np.where(ext, inp.ext_wage, (shares * wage).sum(axis=1))
+    return EquilibriumResult(
+        wage=wage, wage_index=W, mean_wage=mean_wage, employment=emp, firms=firms,
+        revenue=revenue, price_index=price_index, income=income, expenditure=expenditure,
+        rent=rent, consumer_price=consumer_price, real_income=real, iterations=it,
+        residual=res,
+    )
+
+
+def trade_flows(result, inp):
+    r"""Bilateral trade flows :math:`X_{nmk} = S_{nk} T_{nmk} P_{mk}^{\sigma_k-1} E_{mk}`.
+
+    Dense (N, N, K): meant for tests and diagnostics on small regions, not the step loop.
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    inp : EquilibriumInputs
+
+    Returns
+    -------
+    ndarray, shape (N, N, K)
+        Value of sales from n to m in sector k. Columns sum to E_mk (served markets); rows of
+        internal places sum to w_nk L_nk.
+    """
+    supply = _supply(result.employment, result.wage, inp.productivity, inp.sigma, inp.fixed_cost)
+    ppow = price_index_power(supply, inp.freeness, inp.group)
+    dem = _demand_term(ppow, result.expenditure, inp.sigma)
+    N, K = supply.shape
+    X = np.empty((N, N, K))
+    for k in range(K):
+        g = inp.group[k]
+        T = np.eye(N) if g < 0 else inp.freeness[g]
+        X[:, :, k] = supply[:, k, None] * T * dem[None, :, k]
+    return X

@@ -1,0 +1,188 @@
+"""Migration rules of mobile workers between places (pure array kernels).
+
+Two rules, documented in ``docs/model.md`` (section "Dynamics"):
+
+* ``replicator_step``: FKV's core-periphery dynamics generalised to N places, exactly nesting
+  dλ/dt = λ(1-λ)(ω1-ω2) for two places (up to a positive speed factor).
+* ``logit_flows``: a share of workers reconsiders each year and picks a destination by logit
+  over utility net of bilateral migration costs (Artuc, Chaudhuri & McLaren 2010; Tombe & Zhu
+  2019 for China).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["replicator_step", "logit_flows", "migration_costs", "utility"]
+
+
+def replicator_step(mobile, real_income, *, speed, internal):
+    r"""One annual step of replicator dynamics among internal places.
+
+    .. math:: L'_n = L_n \Big(1 + \gamma \frac{\omega_n - \bar\omega}{\bar\omega}\Big),
+              \qquad \bar\omega = \frac{\sum_m L_m \omega_m}{\sum_m L_m}
+
+    For two places with :math:`L_1=\mu\lambda`, :math:`\dot\lambda\propto
+    \lambda(1-\lambda)(\omega_1-\omega_2)`: the FKV (1999, eq. 5.6) law of motion, with the
+    same stationary points and stability. Total mobile labour is conserved (to rounding) and
+    stays non-negative for ``0 < speed <= 1``.
+
+    Parameters
+    ----------
+    mobile : ndarray, shape (N,)
+        L_n (external entries are returned unchanged).
+    real_income : ndarray, shape (N,)
+        omega_n >= 0.
+    speed : float
+        gamma in (0, 1].
+    internal : ndarray of bool, shape (N,)
+
+    Returns
+    -------
+    ndarray, shape (N,)
+
+    References
+    ----------
+    .. [1] Fujita, M., Krugman, P. & Venables, A. (1999). The Spatial Economy, eq. (5.6).
+    """
+    if not 0.0 < speed <= 1.0:
+        raise ValueError(f"speed must be in (0, 1], got {speed}")
+    L = np.asarray(mobile, dtype=float)
+    out = L.copy()
+    Li = L[internal]
+    tot = Li.sum()
+    if tot <= 0:
+        return out
+    om = np.asarray(real_income, dtype=float)[internal]
+    mean = (Li * om).sum() / tot
+    if mean <= 0:
+        return out
+    out[internal] = Li * (1.0 + speed * (om - mean) / mean)
+    return out
+
+
+def utility(real_income, amenity, mobile, *, amenity_elasticity):
+    r"""Indirect utility :math:`U_n = \bar B_n L_n^{\beta} V_n` of a mobile worker.
+
+    Parameters
+    ----------
+    real_income : ndarray, shape (N,)
+        V_n.
+    amenity : ndarray, shape (N,)
+        Amenity fundamental B-bar_n > 0.
+    mobile : ndarray, shape (N,)
+        L_n.
+    amenity_elasticity : float
+        beta: amenity spillover (beta < 0: congestion). Allen & Arkolakis (2014) use -0.3.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+
+    References
+    ----------
+    .. [1] Allen, T. & Arkolakis, C. (2014). Trade and the topography of the spatial economy.
+       QJE 129(3).
+    """
+    if amenity_elasticity == 0.0:
+        return amenity * real_income
+    with np.errstate(divide="ignore"):
+        return amenity * np.where(mobile > 0, mobile, 0.0) ** amenity_elasticity * real_income
+
+
+def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, external_cost):
+    r"""Bilateral migration costs in log-utility units.
+
+    .. math:: \kappa_{nm} = \mathbb 1[n\ne m]\,\big(\kappa_0 + \kappa_1\, c^P_{nm}/v
+              + \kappa_X\,\mathbb 1[\text{n or m external}]\big)
+
+    where :math:`c^P` is the passenger generalized cost (CNY per trip) and :math:`v` the
+    passengers' value of time (CNY/h), so :math:`c^P/v` is travel time in hour-equivalents.
+    Unreachable pairs get :math:`+\infty` (no flow).
+
+    Parameters
+    ----------
+    travel_cost : ndarray, shape (N, N)
+        Passenger generalized cost, ``inf`` where unreachable.
+    fixed, per_hour, external_cost : float
+        kappa_0 (moving cost, incl. hukou), kappa_1 (per hour-equivalent of travel),
+        kappa_X (extra cost of crossing the region's boundary).
+    value_of_time : float
+        CNY per hour; if 0, hour-equivalents are 0.
+    external : ndarray of bool, shape (N,)
+
+    Returns
+    -------
+    ndarray, shape (N, N)
+
+    References
+    ----------
+    .. [1] Tombe, T. & Zhu, X. (2019). Trade, migration, and productivity: a quantitative
+       analysis of China. AER 109(5).
+    """
+    c = np.asarray(travel_cost, dtype=float)
+    hours = c / value_of_time if value_of_time > 0 else np.where(np.isfinite(c), 0.0, np.inf)
+    ext = np.asarray(external, dtype=bool)
+    cross = (ext[:, None] | ext[None, :]).astype(float)
+    kappa = fixed + per_hour * hours + external_cost * cross
+    np.fill_diagonal(kappa, 0.0)
+    return kappa
+
+
+def logit_flows(mobile, utility_, kappa, *, elasticity, reconsider_share, internal):
+    r"""Migration flows by logit destination choice of reconsidering workers.
+
+    A share :math:`s` of the workers of each place reconsiders; a worker in n picks m with
+
+    .. math:: P_{nm} = \frac{U_m^{\epsilon} e^{-\kappa_{nm}}}{\sum_j U_j^{\epsilon}
+              e^{-\kappa_{nj}}}, \qquad F_{nm} = s L_n P_{nm}\ (n\neq m).
+
+    Internal places then hold :math:`L'_m = L_m - \sum_{j\ne m}F_{mj} + \sum_{n\ne m}F_{nm}`.
+    External places are exogenous pools (their L is not changed): flows from and to them are
+    the region's external migration. With no migration costs the stationary distribution is
+    :math:`L_m \propto U_m^{\epsilon}` (Frechet location preferences, Redding 2016).
+
+    Parameters
+    ----------
+    mobile : ndarray, shape (N,)
+    utility_ : ndarray, shape (N,)
+        U_n >= 0 (0: never chosen).
+    kappa : ndarray, shape (N, N)
+        Migration costs (log units), ``inf`` blocks a pair; diagonal 0.
+    elasticity : float
+        epsilon > 0.
+    reconsider_share : float
+        s in [0, 1].
+    internal : ndarray of bool, shape (N,)
+
+    Returns
+    -------
+    new_mobile : ndarray, shape (N,)
+    flows : ndarray, shape (N, N)
+        F_nm, workers moving from n to m this year (diagonal 0).
+
+    References
+    ----------
+    .. [1] Artuc, E., Chaudhuri, S. & McLaren, J. (2010). Trade shocks and labor adjustment:
+       a structural empirical approach. AER 100(3).
+    .. [2] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101.
+    """
+    L = np.asarray(mobile, dtype=float)
+    U = np.asarray(utility_, dtype=float)
+    with np.errstate(divide="ignore"):
+        logu = np.where(U > 0, elasticity * np.log(np.where(U > 0, U, 1.0)), -np.inf)
+    v = logu[None, :] - kappa
+    vmax = np.max(v, axis=1, keepdims=True)
+    ok = np.isfinite(vmax)
+    v = np.where(ok, v - np.where(ok, vmax, 0.0), -np.inf)
+    ex = np.exp(v)
+    tot = ex.sum(axis=1, keepdims=True)
+    P = np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
+    F = (reconsider_share * L)[:, None] * P
+    np.fill_diagonal(F, 0.0)
+    new = L.copy()
+    inflow = F.sum(axis=0)
+    outflow = F.sum(axis=1)
+    intern = np.asarray(internal, dtype=bool)
+    new[intern] = L[intern] - outflow[intern] + inflow[intern]
+    return new, F

@@ -1,0 +1,230 @@
+"""Year-dependent primitives: exogenous trends plus the policies active in a year.
+
+Primitives for a year are a pure function of the static data, the policy list and the year
+(``year_primitives``), so a policy that changes nothing reproduces the baseline bit for bit,
+and policies with an ``end`` year revert cleanly. Transport-network matrices are derived from
+the active link set and cached by :class:`NetworkCache`, recomputed only when the set changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.build import StaticData
+from sim.config.schema import (
+    AmenityPolicy,
+    ExternalDemandPolicy,
+    LinkPolicy,
+    Parameters,
+    Policy,
+    ProductivityPolicy,
+)
+from sim.kernels import network as netk
+from sim.kernels.migration import migration_costs
+
+
+@dataclass(frozen=True)
+class LinkSet:
+    """Active links of one year (arrays of equal length)."""
+
+    from_: np.ndarray
+    to: np.ndarray
+    mode: np.ndarray
+    km: np.ndarray
+    hours: np.ndarray
+    fixed: np.ndarray
+
+    def key(self) -> bytes:
+        """A hashable fingerprint: equal link sets give equal keys."""
+        parts = (self.from_, self.to, self.mode, self.km, self.hours, self.fixed)
+        return b"|".join(np.ascontiguousarray(p).tobytes() for p in parts)
+
+
+@dataclass(frozen=True)
+class YearPrimitives:
+    """Exogenous primitives of one year (arrays over all places)."""
+
+    year: int
+    productivity: np.ndarray  # (N, K) A-bar_nk(t)
+    amenity: np.ndarray  # (N,) B-bar_n(t)
+    ext_income: np.ndarray  # (N,) Y_j(t)
+    ext_wage: np.ndarray  # (N,) w_j(t)
+    links: LinkSet
+
+
+def phase(policy: Policy, year: int) -> float:
+    """Fraction of a policy in force in ``year``: 0 outside [start, end), ramps over phase_in."""
+    if year < policy.start or (policy.end is not None and year >= policy.end):
+        return 0.0
+    n = getattr(policy, "phase_in", 0)
+    if n <= 0:
+        return 1.0
+    return min(1.0, (year - policy.start + 1) / n)
+
+
+def _place_mask(static: StaticData, ids, *, internal_only: bool) -> np.ndarray:
+    if ids:
+        m = np.zeros(static.n_places, dtype=bool)
+        m[[static.place_index[p] for p in ids]] = True
+        return m
+    return static.internal.copy() if internal_only else ~static.internal
+
+
+def _sector_mask(static: StaticData, ids) -> np.ndarray:
+    if ids:
+        m = np.zeros(static.n_sectors, dtype=bool)
+        m[[static.sector_index[s] for s in ids]] = True
+        return m
+    return np.ones(static.n_sectors, dtype=bool)
+
+
+def active_links(static: StaticData, policies, year: int) -> LinkSet:
+    """Links operating in ``year``: base links by their opened/closed years, then link policies."""
+    on = (static.link_opened <= year) & (year < static.link_closed)
+    cols = {
+        "from_": list(static.link_from[on]), "to": list(static.link_to[on]),
+        "mode": list(static.link_mode[on]), "km": list(static.link_km[on]),
+        "hours": list(static.link_hours[on]), "fixed": list(static.link_fixed[on]),
+    }
+    for pol in policies:
+        if not isinstance(pol, LinkPolicy) or phase(pol, year) == 0.0:
+            continue
+        a, b = static.place_index[pol.from_], static.place_index[pol.to]
+        m = static.mode_index[pol.mode]
+        if pol.action == "open":
+            cols["from_"].append(a)
+            cols["to"].append(b)
+            cols["mode"].append(m)
+            cols["km"].append(pol.km)
+            cols["hours"].append(pol.hours)
+            cols["fixed"].append(pol.fixed_cost or 0.0)
+            continue
+        hit = [i for i in range(len(cols["mode"]))
+               if cols["mode"][i] == m and {cols["from_"][i], cols["to"][i]} == {a, b}]
+        for i in reversed(hit):
+            if pol.action == "close":
+                for v in cols.values():
+                    del v[i]
+            else:  # upgrade
+                if pol.km is not None:
+                    cols["km"][i] = pol.km
+                if pol.hours is not None:
+                    cols["hours"][i] = pol.hours
+                if pol.fixed_cost is not None:
+                    cols["fixed"][i] = pol.fixed_cost
+                if pol.new_mode is not None:
+                    cols["mode"][i] = static.mode_index[pol.new_mode]
+    ints = ("from_", "to", "mode")
+    return LinkSet(**{k: np.asarray(v, dtype=np.int64 if k in ints else float)
+                      for k, v in cols.items()})
+
+
+def year_primitives(static: StaticData, policies, year: int, start_year: int) -> YearPrimitives:
+    """Exogenous primitives of ``year``.
+
+    * productivity: A-bar_nk (1 + g_k)^(t - t0), times every active productivity policy's
+      factor**phase (on its places x sectors);
+    * amenity: B-bar_n times amenity policies' factors;
+    * external income and wage: Y_j (1 + g_j)^(t - t0), income times external-demand policies.
+    """
+    dt = year - start_year
+    prod = static.productivity * ((1.0 + static.tfp_growth) ** dt)[None, :]
+    amen = static.amenity.copy()
+    growth = (1.0 + static.gdp_growth) ** dt
+    ext_income = static.ext_income * growth
+    ext_wage = np.where(static.internal, static.ext_wage, static.ext_wage * growth)
+    for pol in policies:
+        f = phase(pol, year)
+        if f == 0.0:
+            continue
+        if isinstance(pol, ProductivityPolicy):
+            mult = pol.factor ** f
+            pm = _place_mask(static, pol.places, internal_only=True)
+            sm = _sector_mask(static, pol.sectors)
+            prod = prod * np.where(pm[:, None] & sm[None, :], mult, 1.0)
+        elif isinstance(pol, AmenityPolicy):
+            amen = amen * np.where(_place_mask(static, pol.places, internal_only=True),
+                                   pol.factor ** f, 1.0)
+        elif isinstance(pol, ExternalDemandPolicy):
+            ext_income = ext_income * np.where(
+                _place_mask(static, pol.places, internal_only=False), pol.factor ** f, 1.0)
+    return YearPrimitives(year=year, productivity=prod, amenity=amen, ext_income=ext_income,
+                          ext_wage=ext_wage, links=active_links(static, policies, year))
+
+
+@dataclass(frozen=True)
+class NetworkMatrices:
+    """Matrices derived from one active link set."""
+
+    freight_cost: np.ndarray  # (N, N) CNY/t, inf where unreachable
+    passenger_cost: np.ndarray  # (N, N) CNY/trip, inf where unreachable
+    freeness: np.ndarray  # (G, N, N) tau^(1-sigma) per trade-cost group
+    group: np.ndarray  # (K,) group per sector, -1 non-traded
+    migration_cost: np.ndarray  # (N, N) log-utility units
+
+
+def trade_groups(sigma, scale, tradable):
+    """Group sectors that share (sigma, trade-cost scale); non-traded sectors get -1."""
+    keys: dict[tuple[float, float], int] = {}
+    group = np.full(len(sigma), -1, dtype=np.int64)
+    for k in range(len(sigma)):
+        if tradable[k]:
+            group[k] = keys.setdefault((float(sigma[k]), float(scale[k])), len(keys))
+    return group, list(keys)
+
+
+def network_matrices(static: StaticData, links: LinkSet, par: Parameters) -> NetworkMatrices:
+    """Generalized costs by shortest paths, trade freeness per group and migration costs."""
+    N = static.n_places
+
+    def gc(kind):
+        carries = static.mode_freight if kind == "freight" else static.mode_passenger
+        cpk = static.mode_cpk_freight if kind == "freight" else static.mode_cpk_passenger
+        term = static.mode_terminal_freight if kind == "freight" else static.mode_terminal_passenger
+        vot = par.value_of_time_freight if kind == "freight" else par.value_of_time_passenger
+        sel = carries[links.mode]
+        cost = netk.link_generalized_cost(links.km[sel], links.hours[sel], links.fixed[sel],
+                                          cpk[links.mode[sel]], vot)
+        return netk.shortest_path_costs(N, links.from_[sel], links.to[sel], links.mode[sel],
+                                        cost, term)
+
+    fc, pc = gc("freight"), gc("passenger")
+    group, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
+    freeness = np.empty((len(keys), N, N))
+    for g, (sig, scale) in enumerate(keys):
+        tau = netk.trade_costs(fc, psi=par.distance_elasticity * scale, c0=par.reference_cost)
+        freeness[g] = netk.trade_freeness(tau, sig)
+    kappa = migration_costs(pc, fixed=par.migration_cost_fixed,
+                            per_hour=par.migration_cost_per_hour,
+                            value_of_time=par.value_of_time_passenger,
+                            external=~static.internal,
+                            external_cost=par.migration_cost_external)
+    return NetworkMatrices(freight_cost=fc, passenger_cost=pc, freeness=freeness, group=group,
+                           migration_cost=kappa)
+
+
+class NetworkCache:
+    """Recompute network matrices only when the active link set changes."""
+
+    def __init__(self, static: StaticData, par: Parameters):
+        self.static = static
+        self.par = par
+        self._key: bytes | None = None
+        self._value: NetworkMatrices | None = None
+        self.recomputations = 0
+
+    def get(self, links: LinkSet) -> NetworkMatrices:
+        """Matrices for ``links`` (cached)."""
+        key = links.key()
+        if key != self._key:
+            self._value = network_matrices(self.static, links, self.par)
+            self._key = key
+            self.recomputations += 1
+        return self._value
+
+    def clear(self) -> None:
+        """Release the cached matrices."""
+        self._key = None
+        self._value = None

@@ -1,0 +1,140 @@
+"""Results in memory and on disk (io layer: never imports the model or the kernels).
+
+A results folder holds ``manifest.json`` (resolved scenario, seed, versions, wall time, solver
+iterations and residuals), ``places.parquet`` and ``sectors.parquet`` (tidy tables). Folders
+are written atomically: built in a temporary sibling folder, then renamed into place; an
+existing folder is never replaced unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import SimError
+
+MANIFEST = "manifest.json"
+TABLES = ("places", "sectors")
+RESULTS_FORMAT = 1
+
+
+class ResultsError(SimError):
+    """A results folder is missing, incomplete or corrupt, or would be overwritten."""
+
+
+@dataclass
+class Results:
+    """Outputs of one run.
+
+    Attributes
+    ----------
+    places : pandas.DataFrame
+        One row per (year, place): population, mobile, agricultural, gdp, wage, real_wage,
+        price_index, rent, utility, ag_wage, in_migration, out_migration,
+        external_net_migration.
+    sectors : pandas.DataFrame
+        One row per (year, place, sector): output, employment, wage, firms, price_index.
+    manifest : dict
+        Run facts (see module docstring).
+    """
+
+    places: pd.DataFrame
+    sectors: pd.DataFrame
+    manifest: dict = field(default_factory=dict)
+
+    def place_series(self, variable: str) -> pd.DataFrame:
+        """A year x place table of one place variable."""
+        return self.places.pivot(index="year", columns="place", values=variable)
+
+    def sector_series(self, variable: str, sector: str) -> pd.DataFrame:
+        """A year x place table of one sector variable for one sector."""
+        df = self.sectors[self.sectors["sector"] == sector]
+        return df.pivot(index="year", columns="place", values=variable)
+
+    def summary(self) -> pd.DataFrame:
+        """First vs last year by place: population, GDP and real wage with % changes."""
+        p = self.places
+        y0, y1 = p["year"].min(), p["year"].max()
+        a = p[p["year"] == y0].set_index("place")
+        b = p[p["year"] == y1].set_index("place")
+        out = pd.DataFrame({
+            f"pop {y1}": b["population"],
+            "pop %": 100 * (b["population"] / a["population"] - 1),
+            f"gdp {y1}": b["gdp"],
+            "gdp %": 100 * (b["gdp"] / a["gdp"] - 1),
+            "real wage %": 100 * (b["real_wage"] / a["real_wage"] - 1),
+        })
+        total = pd.DataFrame({
+            f"pop {y1}": [b["population"].sum()],
+            "pop %": [100 * (b["population"].sum() / a["population"].sum() - 1)],
+            f"gdp {y1}": [b["gdp"].sum()],
+            "gdp %": [100 * (b["gdp"].sum() / a["gdp"].sum() - 1)],
+            "real wage %": [float("nan")],
+        }, index=["TOTAL"])
+        return pd.concat([out, total])
+
+
+def write_results(results: Results, out, *, force: bool = False) -> Path:
+    """Write ``results`` to folder ``out`` atomically.
+
+    Raises
+    ------
+    ResultsError
+        If ``out`` exists and ``force`` is False (nothing is written).
+    """
+    out = Path(out)
+    if out.exists() and not force:
+        raise ResultsError(f"{out}: results folder exists; use --force to overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        results.places.to_parquet(tmp / "places.parquet", index=False, engine="pyarrow")
+        results.sectors.to_parquet(tmp / "sectors.parquet", index=False, engine="pyarrow")
+        manifest = dict(results.manifest, results_format=RESULTS_FORMAT)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "x")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def load_results(path) -> Results:
+    """Read a results folder written by :func:`write_results`.
+
+    Raises
+    ------
+    ResultsError
+        Naming the folder and what is missing or unreadable.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ResultsError(f"{path}: not a results folder (does not exist)")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: missing {MANIFEST}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path}/{MANIFEST}: corrupt ({e})") from None
+    tables = {}
+    for t in TABLES:
+        f = path / f"{t}.parquet"
+        if not f.exists():
+            raise ResultsError(f"{path}: missing {t}.parquet")
+        try:
+            tables[t] = pd.read_parquet(f, engine="pyarrow")
+        except Exception as e:  # pyarrow raises several types for corrupt files
+            raise ResultsError(f"{f}: corrupt parquet ({type(e).__name__}: {e})") from None
+    return Results(places=tables["places"], sectors=tables["sectors"], manifest=manifest)

@@ -1,0 +1,82 @@
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.kernels.migration import logit_flows, migration_costs, replicator_step, utility
+
+
+@given(seed=st.integers(0, 2**31), N=st.integers(2, 12), speed=st.floats(0.01, 1.0))
+def test_replicator_conserves_and_nonnegative(seed, N, speed):
+    rng = np.random.default_rng(seed)
+    L = rng.uniform(0, 3, N)
+    om = rng.uniform(0, 2, N)
+    internal = rng.random(N) < 0.8
+    internal[0] = True
+    new = replicator_step(L, om, speed=speed, internal=internal)
+    assert new[internal].sum() == np.float64(L[internal].sum()) or np.isclose(
+        new[internal].sum(), L[internal].sum(), rtol=1e-13)
+    assert np.all(new >= 0)
+    np.testing.assert_array_equal(new[~internal], L[~internal])
+
+
+def test_replicator_matches_fkv_two_regions():
+    """FKV (1999) eq. (5.6): d lambda ~ lambda (1 - lambda)(omega1 - omega2)."""
+    mu, lam, om = 0.4, 0.3, np.array([1.1, 1.0])
+    L = np.array([mu * lam, mu * (1 - lam)])
+    new = replicator_step(L, om, speed=0.5, internal=np.array([True, True]))
+    dlam = new[0] / new.sum() - lam
+    mean = lam * om[0] + (1 - lam) * om[1]
+    assert np.isclose(dlam, 0.5 * lam * (1 - lam) * (om[0] - om[1]) / mean, rtol=1e-12)
+
+
+@given(seed=st.integers(0, 2**31), N=st.integers(2, 10), s=st.floats(0, 1))
+def test_logit_conserves_population_closed_region(seed, N, s):
+    rng = np.random.default_rng(seed)
+    L = rng.uniform(0, 3, N)
+    U = rng.uniform(0.1, 2, N)
+    kappa = rng.uniform(0, 3, (N, N))
+    kappa[rng.random((N, N)) < 0.2] = np.inf
+    np.fill_diagonal(kappa, 0)
+    internal = np.ones(N, bool)
+    new, F = logit_flows(L, U, kappa, elasticity=1.5, reconsider_share=s, internal=internal)
+    assert np.isclose(new.sum(), L.sum(), rtol=1e-12)
+    assert np.all(new >= -1e-15) and np.all(F >= 0) and np.all(np.isfinite(F))
+    assert np.all(F[np.isinf(kappa)] == 0)
+
+
+def test_logit_accounts_external_flows():
+    rng = np.random.default_rng(1)
+    N = 6
+    L, U = rng.uniform(1, 2, N), rng.uniform(0.5, 1.5, N)
+    internal = np.array([1, 1, 1, 1, 0, 0], bool)
+    kappa = migration_costs(rng.uniform(10, 100, (N, N)), fixed=1.0, per_hour=0.05,
+                            value_of_time=30.0, external=~internal, external_cost=2.0)
+    new, F = logit_flows(L, U, kappa, elasticity=1.5, reconsider_share=0.2, internal=internal)
+    net_ext = F[~internal][:, internal].sum() - F[internal][:, ~internal].sum()
+    assert np.isclose(new[internal].sum(), L[internal].sum() + net_ext, rtol=1e-12)
+    np.testing.assert_array_equal(new[~internal], L[~internal])
+
+
+def test_logit_frictionless_full_reconsideration_is_frechet_share():
+    """With kappa = 0 and s = 1, L'_m = L U_m^eps / sum U^eps (Redding 2016, eq. 9)."""
+    L = np.array([1.0, 2.0, 3.0])
+    U = np.array([1.0, 1.5, 0.7])
+    eps = 3.0
+    new, _ = logit_flows(L, U, np.zeros((3, 3)), elasticity=eps, reconsider_share=1.0,
+                         internal=np.ones(3, bool))
+    np.testing.assert_allclose(new, L.sum() * U**eps / (U**eps).sum(), rtol=1e-12)
+
+
+def test_migration_costs_form():
+    c = np.array([[0.0, 60.0, np.inf], [60.0, 0.0, 30.0], [np.inf, 30.0, 0.0]])
+    k = migration_costs(c, fixed=2.0, per_hour=0.1, value_of_time=30.0,
+                        external=np.array([False, False, True]), external_cost=1.0)
+    assert k[0, 1] == 2.0 + 0.1 * 2.0
+    assert k[1, 2] == 2.0 + 0.1 * 1.0 + 1.0
+    assert np.isinf(k[0, 2]) and np.all(np.diag(k) == 0)
+
+
+def test_utility_congestion():
+    u = utility(np.array([1.0, 1.0]), np.array([1.0, 2.0]), np.array([1.0, 4.0]),
+                amenity_elasticity=-0.5)
+    np.testing.assert_allclose(u, [1.0, 1.0])
