@@ -82,11 +82,15 @@ class SimModel(mesa.Model):
         """True once every year up to ``end_year`` has been simulated."""
         return self.year > self.end_year
 
-    def step(self) -> None:
-        """Advance one year (see module docstring)."""
-        if self.done:
-            self.running = False
-            return
+    def equilibrium_inputs(self):
+        """Primitives, network matrices and equilibrium inputs of the current year.
+
+        Returns
+        -------
+        inp : EquilibriumInputs
+        prim : YearPrimitives
+        net : NetworkMatrices
+        """
         sc, st = self.scenario, self.static
         par = sc.parameters
         prim = year_primitives(st, sc.policies, self.year, self.start_year)
@@ -94,9 +98,9 @@ class SimModel(mesa.Model):
         density = self.mobile + self.agricultural
         A = prim.productivity.copy()
         intern = st.internal
-        with np.errstate(divide="ignore"):
-            A[intern] *= np.where(density[intern, None] > 0, density[intern, None], 1.0) \
-                ** st.agglomeration[None, :]
+        # agglomeration: A_nk = A-bar_nk(t) N_n^alpha_k                                    [E9]
+        A[intern] *= np.where(density[intern, None] > 0, density[intern, None], 1.0) \
+            ** st.agglomeration[None, :]
         inp = EquilibriumInputs(
             internal=intern, mobile=self.mobile, ag_workers=self.agricultural,
             ag_wage=st.ag_productivity, productivity=A, sigma=st.sigma,
@@ -105,6 +109,17 @@ class SimModel(mesa.Model):
             ext_wage=prim.ext_wage, ext_income=prim.ext_income,
             ext_supply_share=st.ext_supply_share, land=st.land,
         )
+        return inp, prim, net
+
+    def step(self) -> None:
+        """Advance one year (see module docstring)."""
+        if self.done:
+            self.running = False
+            return
+        sc, st = self.scenario, self.static
+        par = sc.parameters
+        intern = st.internal
+        inp, prim, net = self.equilibrium_inputs()
         slv = sc.solver
         eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
                                damping=slv.damping, anderson=slv.anderson,
@@ -162,9 +177,15 @@ class SimModel(mesa.Model):
 
     def release(self) -> None:
         """Drop heavy arrays (Mesa 3.3 never frees Model objects; see docs/architecture)."""
+        for agent in list(self.agents):
+            agent.remove()
         self.network.clear()
+        self.network = None
         self.last = None
         self._wage = None
         self.recorder = None
-        for agent in list(self.agents):
-            agent.remove()
+        self.static = None
+        self.scenario = None
+        self.mobile = None
+        self.agricultural = None
+        self.streams = None

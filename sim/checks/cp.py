@@ -31,7 +31,9 @@ DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "validati
 
 
 def phi_break_closed_form(sigma: float, mu: float) -> float:
-    r"""Break point :math:`\phi_B = \frac{(\rho-\mu)(1-\mu)}{(\rho+\mu)(1+\mu)}`, rho=(sigma-1)/sigma.
+    r"""Break point of the CP model in closed form.
+
+    :math:`\phi_B = \frac{(\rho-\mu)(1-\mu)}{(\rho+\mu)(1+\mu)}`, rho = (sigma - 1)/sigma.
 
     References
     ----------
@@ -43,7 +45,9 @@ def phi_break_closed_form(sigma: float, mu: float) -> float:
 
 
 def phi_sustain_closed_form(sigma: float, mu: float) -> float:
-    r"""Sustain point: root in (0, 1) of :math:`\frac{1+\mu}{2}\phi^{1+\mu/\rho} +
+    r"""Sustain point of the CP model in closed form.
+
+    The root in (0, 1) of :math:`\frac{1+\mu}{2}\phi^{1+\mu/\rho} +
     \frac{1-\mu}{2}\phi^{\mu/\rho-1} = 1`.
 
     References
@@ -92,13 +96,13 @@ def simulate_share(scenario: Scenario, lam0: float, years: int) -> float:
         model.release()
 
 
-def symmetric_stable(base, sigma, mu, phi, *, eps=1e-3, years=8) -> bool:
+def symmetric_stable(base, sigma, mu, phi, *, eps=1e-6, years=8) -> bool:
     """True if a perturbation of the symmetric state shrinks under the engine's dynamics."""
     lam = simulate_share(cp_scenario(base, sigma, mu, phi), 0.5 + eps, years)
     return abs(lam - 0.5) < eps
 
 
-def agglomeration_stable(base, sigma, mu, phi, *, eps=1e-3, years=8) -> bool:
+def agglomeration_stable(base, sigma, mu, phi, *, eps=1e-6, years=8) -> bool:
     """True if a perturbation of full agglomeration (lambda = 1 - eps) shrinks."""
     lam = simulate_share(cp_scenario(base, sigma, mu, phi), 1.0 - eps, years)
     return (1.0 - lam) < eps
@@ -115,7 +119,7 @@ def _bisect(pred, lo, hi, iters):
     return 0.5 * (lo + hi)
 
 
-def cp_check(sigma: float, mu: float, *, scenario=None, eps: float = 1e-3, years: int = 8,
+def cp_check(sigma: float, mu: float, *, scenario=None, eps: float = 1e-6, years: int = 8,
              iters: int = 30) -> dict:
     """Numeric break and sustain points by simulation, next to the closed forms.
 

@@ -34,7 +34,8 @@ def random_inputs(seed, N, K, n_ext, housing, nontraded):
         if group[k] >= 0:
             freeness[group[k]] = (1 + d / 0.3) ** (0.5 * (1 - sigma[k]))
     return EquilibriumInputs(
-        internal=internal, mobile=rng.uniform(0.1, 5, N), ag_workers=rng.uniform(0, 2, N) * internal,
+        internal=internal, mobile=rng.uniform(0.1, 5, N),
+        ag_workers=rng.uniform(0, 2, N) * internal,
         ag_wage=rng.uniform(0.5, 1.5, N), productivity=rng.uniform(0.5, 2, (N, K)), sigma=sigma,
         fixed_cost=rng.uniform(0.5, 2, K), beta=beta, housing_share=housing,
         sector_elasticity=rng.uniform(1, 4), freeness=freeness, group=group,

@@ -1,0 +1,1 @@
+"""Pure numpy kernels: no I/O, no Mesa, no config objects."""

@@ -1,0 +1,131 @@
+"""Model-level tests: determinism, zero shock, conservation, policies, network caching, memory."""
+
+import gc
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.config.load import load_scenario
+from sim.model import SimModel
+from sim.testing import synthetic_scenario
+
+SCEN = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def test_determinism_same_seed_identical_tables():
+    a = sim.run_scenario(SCEN / "example.yaml", seed=7)
+    b = sim.run_scenario(SCEN / "example.yaml", seed=7)
+    pd.testing.assert_frame_equal(a.places, b.places, check_exact=True)
+    pd.testing.assert_frame_equal(a.sectors, b.sectors, check_exact=True)
+
+
+def test_zero_shock_reproduces_baseline():
+    base = sim.run_scenario(SCEN / "example.yaml")
+    zero = sim.run_scenario(SCEN / "example_zero.yaml")
+    assert len(zero.manifest["policies"]) == 4
+    pd.testing.assert_frame_equal(base.places, zero.places, check_exact=True)
+    pd.testing.assert_frame_equal(base.sectors, zero.sectors, check_exact=True)
+
+
+def test_link_policy_changes_outcomes_and_network_recomputed_only_on_change():
+    base = sim.run_scenario(SCEN / "example.yaml")
+    pol = sim.run_scenario(SCEN / "example_link.yaml")
+    # base network never changes: computed once; policy: once + 2024 + 2026
+    assert base.manifest["solver"]["network_recomputations"] == 1
+    assert pol.manifest["solver"]["network_recomputations"] == 3
+    b = base.places.set_index(["year", "place"])
+    p = pol.places.set_index(["year", "place"])
+    pd.testing.assert_frame_equal(b.loc[2020:2023], p.loc[2020:2023], check_exact=True)
+    # the remote town's real wage rises once its expressway opens (lower trade costs)
+    assert p.loc[(2024, "remote"), "real_wage"] > b.loc[(2024, "remote"), "real_wage"]
+
+
+def test_population_accounting():
+    """Population changes only by natural growth and external migration."""
+    sc = load_scenario(SCEN / "example.yaml")
+    res = sim.run_scenario(sc)
+    p = res.places
+    g = {pl.id: pl.natural_growth for pl in sc.region.places}
+    for y in range(sc.time.start, sc.time.end):
+        now = p[p.year == y].set_index("place")
+        nxt = p[p.year == y + 1].set_index("place")
+        mob_after_migration = (now["mobile"] + now["in_migration"] - now["out_migration"])
+        grow = now.index.map(g).to_numpy()
+        np.testing.assert_allclose(nxt["mobile"], mob_after_migration * (1 + grow), rtol=1e-12)
+        np.testing.assert_allclose(nxt["agricultural"], now["agricultural"] * (1 + grow),
+                                   rtol=1e-12)
+        internal_moves = (now["in_migration"] - now["out_migration"]).sum()
+        np.testing.assert_allclose(internal_moves, now["external_net_migration"].sum(),
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_outputs_finite_and_nonnegative():
+    res = sim.run_scenario(synthetic_scenario(40, 3, seed=5, years=4))
+    num = res.places.select_dtypes("number")
+    assert np.isfinite(num.to_numpy()).all()
+    cols = [c for c in num.columns if c not in ("external_net_migration", "year")]
+    assert (num[cols] >= 0).all().all()
+    snum = res.sectors.select_dtypes("number")
+    assert np.isfinite(snum.to_numpy()).all() and (snum.to_numpy() >= 0).all()
+    # GDP = sum of value added by sector + farm income + rents
+    s = res.sectors.groupby(["year", "place"])["output"].sum()
+    p = res.places.set_index(["year", "place"])
+    beta_h = 0.25
+    va = (s + p["ag_wage"] * p["agricultural"]) / (1 - beta_h)
+    np.testing.assert_allclose(va.loc[p.index], p["gdp"], rtol=1e-7)
+
+
+def test_unreachable_place_handled_explicitly():
+    """A place with no link trades only locally; no inf/NaN reaches the results."""
+    import dataclasses
+
+    sc = load_scenario(SCEN / "example.yaml")
+    links = tuple(lk for lk in sc.region.links if "remote" not in (lk.from_, lk.to))
+    sc = dataclasses.replace(sc, region=dataclasses.replace(sc.region, links=links))
+    res = sim.run_scenario(sc, end_year=2023)
+    num = res.places.select_dtypes("number").to_numpy()
+    assert np.isfinite(num).all()
+    r = res.places[res.places.place == "remote"]
+    assert (r["in_migration"] == 0).all() and (r["out_migration"] == 0).all()
+
+
+def test_mesa_structure():
+    import mesa
+
+    m = SimModel(load_scenario(SCEN / "example.yaml"), seed=3)
+    assert isinstance(m, mesa.Model)
+    agents = list(m.agents)
+    assert len(agents) == 6
+    assert [a.index for a in agents] == list(range(6))
+    assert agents[0].population == pytest.approx(7.5)
+    m.step()
+    assert m.steps == 1 and m.year == 2021
+    m.release()
+    assert len(m.agents) == 0 and m.recorder is None
+
+
+def _run_once():
+    res = sim.run_scenario(synthetic_scenario(300, 3, seed=1, years=2))
+    return len(res.places)
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_over_repeated_runs():
+    """Mesa 3.3 never frees Model objects: the heavy arrays must be released at run end."""
+    _run_once()
+    gc.collect()
+    tracemalloc.start()
+    _run_once()
+    gc.collect()
+    first, _ = tracemalloc.get_traced_memory()
+    for _ in range(6):
+        _run_once()
+    gc.collect()
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # one 300-place freeness matrix alone is 0.7 MB: growth must stay well below one run
+    assert after - first < 2_000_000, (first, after)
