@@ -31,7 +31,7 @@ class Place:
     id : str
         Unique identifier used everywhere in scenario files.
     name : str
-        Human-readable name (defaults to ``id``).
+        Human-readable name (optional; empty if not given).
     external : bool
         True for exogenous markets (neighbouring provinces, ports, foreign regions): their
         wage, population and expenditure are given, not solved.

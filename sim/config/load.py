@@ -1,0 +1,933 @@
+"""Scenario files: YAML and CSV tables -> a validated :class:`~sim.config.schema.Scenario`.
+
+Loading runs in two stages.
+
+1. *Read*: each YAML file is parsed, its ``schema_version`` checked, its relative CSV paths
+   resolved against its own folder, and its ``extends`` parent read recursively and merged
+   (mappings merged recursively with the child winning, lists replaced, ``policies``
+   concatenated parent-first, ``name`` never inherited). Every value keeps a record of the file
+   that wrote it, so that errors name the right file.
+2. *Build*: the merged tree is coerced into the frozen schema dataclasses (types follow the
+   dataclass annotations) and validated; the first problem raises
+   :class:`~sim.errors.ScenarioError` naming the file, the key path (``region.sectors[2].sigma``)
+   or CSV cell (``places.csv row 4, column lat``) and the offending value.
+
+``null`` in YAML and an empty CSV cell both mean "use the field's default" (``None`` for every
+optional field). :func:`dump_scenario` writes the fully resolved form (inline tables, full mode
+table, every field, ``None`` as ``null``, a link's ``from_`` as ``from``); loading it gives an
+equal scenario. The file format is documented in ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import functools
+import hashlib
+import io
+import math
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from sim.config.defaults import DEFAULT_MODES
+from sim.config.schema import (
+    MIGRATION_RULES,
+    POLICY_TYPES,
+    RESOLUTIONS,
+    SCHEMA_VERSION,
+    AmenityPolicy,
+    ExternalDemandPolicy,
+    Link,
+    LinkPolicy,
+    Mode,
+    Parameters,
+    Place,
+    PlaceSector,
+    Policy,
+    ProductivityPolicy,
+    Region,
+    Scenario,
+    Sector,
+    Solver,
+    TimeSpan,
+)
+from sim.errors import ScenarioError
+
+__all__ = [
+    "DOC_COLUMNS",
+    "SUPPORTED_SCHEMA_VERSIONS",
+    "dump_scenario",
+    "load_scenario",
+    "load_scenario_dict",
+    "scenario_hash",
+    "scenario_to_dict",
+]
+
+SUPPORTED_SCHEMA_VERSIONS = (SCHEMA_VERSION,)
+"""Schema versions this loader reads (no migrations exist yet)."""
+
+DOC_COLUMNS = ("name_zh", "source_notes", "notes", "kind")
+"""Extra CSV columns that are allowed (and ignored) in region tables."""
+
+SUFFIXES = (".yaml", ".yml")
+TABLES: dict[str, type] = {
+    "places": Place, "sectors": Sector, "links": Link, "place_sectors": PlaceSector,
+}
+TOP_KEYS = ("schema_version", "name", "description", "extends", "seed", "resolution", "time",
+            "region", "parameters", "solver", "policies")
+REGION_KEYS = ("places", "sectors", "links", "modes", "place_sectors")
+LINK_ACTIONS = ("open", "upgrade", "close")
+SHARE_TOL = 1e-9
+
+# attribute name <-> key used in files
+_TO_ATTR = {"from": "from_"}
+_TO_KEY = {"from_": "from"}
+
+
+# --------------------------------------------------------------------------------------------
+# where a value was written
+
+
+class _OMap(dict):
+    """Origin of a mapping: the file that last wrote it, and the origins of its entries."""
+
+    def __init__(self, file: str, entries=()):
+        super().__init__(entries)
+        self.file = file
+
+
+def _origin_of(value, file: str):
+    if isinstance(value, dict):
+        return _OMap(file, {k: _origin_of(v, file) for k, v in value.items()})
+    return file  # scalars and lists: written whole by one file
+
+
+def _file_of(origin, path: tuple) -> str:
+    """The file that wrote the value at ``path`` (the deepest recorded writer)."""
+    node = origin
+    for k in path:
+        if isinstance(node, _OMap) and k in node:
+            node = node[k]
+        elif isinstance(node, list) and isinstance(k, int) and 0 <= k < len(node):
+            node = node[k]
+        else:
+            break
+    if isinstance(node, _OMap):
+        return node.file
+    if isinstance(node, list):
+        return origin.file
+    return node
+
+
+def _fmt_path(path: tuple) -> str:
+    out = ""
+    for k in path:
+        out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
+    return out or "(top level)"
+
+
+class _Loc:
+    """A place in the input: a key path of the scenario tree, or a row (and column) of a CSV."""
+
+    __slots__ = ("origin", "path", "csv")
+
+    def __init__(self, origin, path: tuple = (), csv: tuple[str, int] | None = None):
+        self.origin = origin
+        self.path = path
+        self.csv = csv
+
+    def at(self, *keys) -> _Loc:
+        return _Loc(self.origin, self.path + keys, self.csv)
+
+    @property
+    def file(self) -> str:
+        return self.csv[0] if self.csv else _file_of(self.origin, self.path)
+
+    def describe(self) -> str:
+        if self.csv is None:
+            return _fmt_path(self.path)
+        file, row = self.csv
+        where = f"{Path(file).name} row {row}"
+        return f"{where}, column {_fmt_path(self.path)}" if self.path else where
+
+    def fail(self, value, message: str) -> NoReturn:
+        raise ScenarioError(self.file, self.describe(), value, message)
+
+
+# --------------------------------------------------------------------------------------------
+# reading files
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys in a mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    dup = key in seen
+                except TypeError:  # unhashable key: the base class reports it
+                    continue
+                if dup:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> dict:
+    if path.suffix.lower() not in SUFFIXES:
+        raise ScenarioError(path, "(file)", str(path),
+                            f"a scenario file must end in {' or '.join(SUFFIXES)}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, "(file)", str(path), "file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(path, "(file)", str(path), f"cannot read file: {e}") from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        lines = text.splitlines()
+        line = lines[mark.line].strip() if mark and mark.line < len(lines) else ""
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = " ".join(str(x) for x in (e.context, e.problem) if x)
+        raise ScenarioError(path, where, line, f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(path, "(file)", None, f"invalid YAML: {e}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "(top level)", data, "a scenario file must be a YAML mapping")
+    return data
+
+
+def _check_version(data: dict, file: str) -> None:
+    supported = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+    if "schema_version" not in data:
+        raise ScenarioError(file, "schema_version", None,
+                            f"missing; every scenario file must state its schema_version "
+                            f"(supported: {supported})")
+    v = data["schema_version"]
+    if type(v) is not int or v not in SUPPORTED_SCHEMA_VERSIONS:
+        raise ScenarioError(file, "schema_version", v,
+                            f"unsupported schema version; this version of sim reads "
+                            f"schema_version {supported}")
+
+
+def _resolve_csv_paths(data: dict, base_dir: Path) -> dict:
+    """Make the CSV paths of ``data``'s region tables absolute (relative to ``base_dir``)."""
+    region = data.get("region")
+    if not isinstance(region, dict):
+        return data
+    region = dict(region)
+    for table in TABLES:
+        spec = region.get(table)
+        if isinstance(spec, str):
+            region[table] = {"file": str((base_dir / spec).absolute())}
+        elif isinstance(spec, dict) and isinstance(spec.get("file"), str):
+            region[table] = {**spec, "file": str((base_dir / spec["file"]).absolute())}
+    return {**data, "region": region}
+
+
+def _merge(parent: dict, child: dict, porigin: _OMap, corigin: _OMap, path: tuple = ()):
+    out, origin = dict(parent), _OMap(corigin.file, porigin)
+    for k, v in child.items():
+        kp = path + (k,)
+        atomic = len(kp) == 2 and kp[0] == "region" and kp[1] in TABLES
+        pv = parent.get(k)
+        if isinstance(pv, dict) and isinstance(v, dict) and not atomic:
+            out[k], origin[k] = _merge(pv, v, porigin[k], corigin[k], kp)
+        elif kp == ("policies",) and isinstance(pv, list) and isinstance(v, list):
+            out[k] = pv + v
+            origin[k] = _each(porigin[k], len(pv)) + _each(corigin[k], len(v))
+        else:
+            out[k], origin[k] = v, corigin[k]
+    return out, origin
+
+
+def _each(origin, n: int) -> list:
+    return list(origin) if isinstance(origin, list) else [origin] * n
+
+
+def _resolve_tree(data: dict, file: str, base_dir: Path, chain: tuple[Path, ...]):
+    """Version check, CSV paths, and the ``extends`` chain of one file's tree."""
+    _check_version(data, file)
+    data = _resolve_csv_paths(data, base_dir)
+    origin = _origin_of(data, file)
+    if "extends" not in data:
+        return data, origin
+    ext = data.pop("extends")
+    origin.pop("extends")
+    if not isinstance(ext, str) or not ext.strip():
+        raise ScenarioError(file, "extends", ext, "must be the path of a parent scenario file")
+    parent = base_dir / ext
+    key = parent.resolve()
+    if key in chain:
+        cycle = [p.name for p in chain[chain.index(key):]] + [key.name]
+        raise ScenarioError(file, "extends", ext, "extends cycle: " + " -> ".join(cycle))
+    if not parent.is_file():
+        raise ScenarioError(file, "extends", ext, f"parent scenario file not found: {parent}")
+    pdata, porigin = _resolve_tree(_read_yaml(parent), str(parent), parent.parent,
+                                   chain + (key,))
+    pdata.pop("name", None)  # never inherited
+    porigin.pop("name", None)
+    return _merge(pdata, data, porigin, origin)
+
+
+def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
+    """Rows of a region-table CSV file as ``(record, location)`` pairs."""
+    path = Path(file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        loc.fail(file, "CSV file not found")
+    except (OSError, UnicodeDecodeError) as e:
+        loc.fail(file, f"cannot read CSV file: {e}")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = [r for r in reader if any(c.strip() for c in r)]
+    except csv.Error as e:
+        raise ScenarioError(file, f"line {reader.line_num}", None, f"invalid CSV: {e}") from None
+    name = path.name
+    if not rows:
+        raise ScenarioError(file, f"{name} row 0", None, "empty CSV file (no header row)")
+    header = [h.strip() for h in rows[0]]
+    known = {_TO_KEY.get(f.name, f.name) for f in dataclasses.fields(cls)}
+    keep = []
+    for j, col in enumerate(header):
+        if col in header[:j]:
+            raise ScenarioError(file, f"{name} row 0, column {col}", col, "duplicate column")
+        if col == "":
+            if any(j < len(r) and r[j].strip() for r in rows[1:]):
+                raise ScenarioError(file, f"{name} row 0, column {j + 1}", col,
+                                    "a column with values needs a header")
+            continue
+        if col not in known and col not in DOC_COLUMNS:
+            raise ScenarioError(file, f"{name} row 0, column {col}", col,
+                                _unknown(col, sorted(known), f"unknown {cls.__name__} column")
+                                + f"; allowed documentation columns: {', '.join(DOC_COLUMNS)}")
+        if col in known:
+            keep.append(j)
+    out = []
+    for i, row in enumerate(rows[1:], start=1):
+        rloc = _Loc(None, (), (file, i))
+        if len(row) != len(header):
+            rloc.fail(",".join(row), f"has {len(row)} cells, the header has {len(header)}")
+        raw = {header[j]: row[j].strip() for j in keep if row[j].strip() != ""}
+        out.append((_record(cls, raw, rloc, csv=True), rloc))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# coercion
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _unknown(key, allowed, what="unknown key") -> str:
+    msg = f"{what} {key!r}"
+    close = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)
+    if close:
+        return f"{msg}; did you mean {close[0]!r}?"
+    return f"{msg}; expected one of: {', '.join(str(a) for a in allowed)}"
+
+
+def _check_keys(raw: dict, allowed, loc: _Loc) -> None:
+    for k, v in raw.items():
+        if k not in allowed:
+            loc.at(k if isinstance(k, str) else repr(k)).fail(v, _unknown(k, allowed))
+
+
+def _mapping(raw, loc: _Loc, what: str) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        loc.fail(raw, f"expected a mapping ({what})")
+    return raw
+
+
+def _to_float(v, loc: _Loc) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        loc.fail(v, "expected a number")
+    try:
+        x = float(v.strip() if isinstance(v, str) else v)
+    except (ValueError, OverflowError):
+        loc.fail(v, "expected a number")
+    if not math.isfinite(x):
+        loc.fail(v, "must be a finite number")
+    return x
+
+
+def _to_int(v, loc: _Loc) -> int:
+    if isinstance(v, bool):
+        loc.fail(v, "expected an integer")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        try:
+            return int(v.strip())
+        except ValueError:
+            pass
+    x = _to_float(v, loc)
+    if not x.is_integer():
+        loc.fail(v, "expected an integer")
+    return int(x)
+
+
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0")
+
+
+def _to_bool(v, loc: _Loc) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in _TRUE + _FALSE:
+        return v.strip().lower() in _TRUE
+    loc.fail(v, "expected a boolean (true/false/1/0/yes/no)")
+
+
+def _coerce(v, tp, loc: _Loc):
+    if typing.get_origin(tp) in (types.UnionType, typing.Union):  # optional field
+        (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) is tuple:
+        if not isinstance(v, list | tuple):
+            loc.fail(v, "expected a list")
+        elem = typing.get_args(tp)[0]
+        return tuple(_coerce(x, elem, loc.at(i)) for i, x in enumerate(v))
+    if tp is bool:
+        return _to_bool(v, loc)
+    if tp is int:
+        return _to_int(v, loc)
+    if tp is float:
+        return _to_float(v, loc)
+    if tp is str:
+        if not isinstance(v, str):
+            loc.fail(v, "expected a string")
+        return v
+    raise TypeError(f"no coercion for {tp!r}")  # pragma: no cover (schema bug)
+
+
+def _fields(cls: type, raw, loc: _Loc, *, csv=False, skip=(), required=True) -> dict:
+    """Coerce a mapping of file keys into keyword arguments of ``cls``."""
+    if not isinstance(raw, dict):
+        loc.fail(raw, f"expected a mapping of {cls.__name__} fields")
+    fs = {_TO_KEY.get(f.name, f.name): f for f in dataclasses.fields(cls) if f.name not in skip}
+    if not csv:
+        _check_keys(raw, fs, loc)
+    hints = _hints(cls)
+    kw = {}
+    for key, f in fs.items():
+        v = raw.get(key)
+        if v is None:
+            no_default = f.default is dataclasses.MISSING and \
+                f.default_factory is dataclasses.MISSING
+            if required and no_default:
+                loc.at(key).fail(v, f"required field {key!r} is missing")
+            continue
+        kw[f.name] = _coerce(v, hints[f.name], loc.at(key))
+    return kw
+
+
+def _record(cls: type, raw, loc: _Loc, *, csv=False):
+    return cls(**_fields(cls, raw, loc, csv=csv))
+
+
+# --------------------------------------------------------------------------------------------
+# validation rules
+
+
+def _rule(pred, text):
+    return pred, text
+
+
+_GT0 = _rule(lambda x: x > 0, "must be > 0")
+_GE0 = _rule(lambda x: x >= 0, "must be >= 0")
+_GT1 = _rule(lambda x: x > 1, "must be > 1")
+_GE1 = _rule(lambda x: x >= 1, "must be >= 1")
+_UNIT = _rule(lambda x: 0 <= x <= 1, "must be in [0, 1]")
+_UNIT_OPEN = _rule(lambda x: 0 <= x < 1, "must be in [0, 1)")
+_UNIT_LOPEN = _rule(lambda x: 0 < x <= 1, "must be in (0, 1]")
+_LAT = _rule(lambda x: -90 <= x <= 90, "must be in [-90, 90]")
+_LON = _rule(lambda x: -180 <= x <= 180, "must be in [-180, 180]")
+
+_RULES: dict[type, dict[str, tuple]] = {
+    Place: {"lat": _LAT, "lon": _LON, "mobile_pop": _GE0, "ag_pop": _GE0,
+            "productivity": _GT0, "amenity": _GT0, "ag_productivity": _GT0, "land": _GT0,
+            "wage": _GT0, "gdp": _GE0},
+    Sector: {"sigma": _GT1, "expenditure_share": _UNIT, "fixed_cost": _GT0,
+             "trade_cost_scale": _GE0},
+    PlaceSector: {"productivity": _GT0, "supply_share": _UNIT},
+    Link: {"km": _GE0, "hours": _GE0, "fixed_cost": _GE0},
+    Mode: {"cost_per_km_freight": _GE0, "cost_per_km_passenger": _GE0,
+           "terminal_cost_freight": _GE0, "terminal_cost_passenger": _GE0},
+    Parameters: {"agriculture_share": _UNIT_OPEN, "housing_share": _UNIT_OPEN,
+                 "distance_elasticity": _GE0, "reference_cost": _GT0,
+                 "value_of_time_freight": _GE0, "value_of_time_passenger": _GE0,
+                 "sector_elasticity": _GT0, "migration_elasticity": _GT0,
+                 "reconsider_share": _UNIT, "migration_cost_fixed": _GE0,
+                 "migration_cost_per_hour": _GE0, "migration_cost_external": _GE0,
+                 "replicator_speed": _GT0},
+    Solver: {"tol": _GT0, "max_iter": _GE1, "damping": _UNIT_LOPEN, "anderson": _GE0},
+    Policy: {"cost_cny": _GE0},
+    LinkPolicy: {"km": _GE0, "hours": _GE0, "fixed_cost": _GE0},
+    ProductivityPolicy: {"factor": _GT0, "phase_in": _GE0},
+    AmenityPolicy: {"factor": _GT0, "phase_in": _GE0},
+    ExternalDemandPolicy: {"factor": _GT0, "phase_in": _GE0},
+}
+
+
+def _check_rules(obj, loc: _Loc) -> None:
+    for cls in type(obj).__mro__:
+        for attr, (pred, text) in _RULES.get(cls, {}).items():
+            v = getattr(obj, attr)
+            if v is not None and not pred(v):
+                loc.at(_TO_KEY.get(attr, attr)).fail(v, text)
+
+
+def _check_id(v: str, loc: _Loc, what: str) -> None:
+    if not v or v != v.strip():
+        loc.fail(v, f"{what} id must be a non-empty string without surrounding spaces")
+
+
+def _known(ids) -> str:
+    ids = list(ids)
+    shown = ", ".join(ids[:12]) + (", ..." if len(ids) > 12 else "")
+    return f"known: {shown}" if ids else "none defined"
+
+
+def _check_ref(v: str, ids, loc: _Loc, what: str) -> None:
+    if v not in ids:
+        close = difflib.get_close_matches(v, list(ids), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" ({_known(ids)})"
+        loc.fail(v, f"unknown {what} id{hint}")
+
+
+# --------------------------------------------------------------------------------------------
+# building
+
+
+def _table(raw, loc: _Loc, cls: type) -> list[tuple[Any, _Loc]]:
+    """A region table: inline list, or ``{file: path}`` (string paths were normalised)."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):  # only reached for dicts given without a base dir
+        raw = {"file": raw}
+    if isinstance(raw, dict):
+        _check_keys(raw, ("file",), loc)
+        f = raw.get("file")
+        if not isinstance(f, str) or not f.strip():
+            loc.at("file").fail(f, "expected the path of a CSV file")
+        return _read_csv(f, cls, loc)
+    if not isinstance(raw, list):
+        loc.fail(raw, "expected a list of mappings, a CSV path or {file: path}")
+    return [(_record(cls, r, loc.at(i)), loc.at(i)) for i, r in enumerate(raw)]
+
+
+def _modes(raw, loc: _Loc) -> tuple[Mode, ...]:
+    raw = _mapping(raw, loc, "mode id -> {field: value}")
+    modes = {m.id: m for m in DEFAULT_MODES}
+    for mid, spec in raw.items():
+        mloc = loc.at(mid)
+        if not isinstance(mid, str):
+            mloc.fail(mid, "mode id must be a string")
+        _check_id(mid, mloc, "mode")
+        kw = _fields(Mode, _mapping(spec, mloc, "mode fields"), mloc, skip=("id",),
+                     required=False)
+        mode = dataclasses.replace(modes.get(mid, Mode(mid)), **kw)
+        _check_rules(mode, mloc)
+        modes[mid] = mode
+    return tuple(modes.values())
+
+
+def _region(raw, loc: _Loc, par: Parameters) -> Region:
+    if raw is None:
+        loc.fail(raw, "required: a region with places and sectors")
+    raw = _mapping(raw, loc, "places, sectors, links, modes, place_sectors")
+    _check_keys(raw, REGION_KEYS, loc)
+    modes = _modes(raw.get("modes"), loc.at("modes"))
+    mode_ids = [m.id for m in modes]
+
+    places = _table(raw.get("places"), loc.at("places"), Place)
+    place_ids: dict[str, Place] = {}
+    for p, ploc in places:
+        _check_id(p.id, ploc.at("id"), "place")
+        if p.id in place_ids:
+            ploc.at("id").fail(p.id, "duplicate place id")
+        place_ids[p.id] = p
+        _check_rules(p, ploc)
+    if not any(not p.external for p, _ in places):
+        loc.at("places").fail([p.id for p, _ in places],
+                              "at least one internal place (external: false) is required")
+
+    sectors = _table(raw.get("sectors"), loc.at("sectors"), Sector)
+    sector_ids: set[str] = set()
+    for s, sloc in sectors:
+        _check_id(s.id, sloc.at("id"), "sector")
+        if s.id in sector_ids:
+            sloc.at("id").fail(s.id, "duplicate sector id")
+        sector_ids.add(s.id)
+        _check_rules(s, sloc)
+    if not sectors:
+        loc.at("sectors").fail([], "at least one sector is required")
+    parts = [s.expenditure_share for s, _ in sectors]
+    total = math.fsum(parts + [par.agriculture_share, par.housing_share])
+    if abs(total - 1.0) > SHARE_TOL:
+        shares = " + ".join(f"{s.id} {s.expenditure_share!r}" for s, _ in sectors)
+        loc.at("sectors").fail(
+            total,
+            f"sector expenditure shares + parameters.agriculture_share + "
+            f"parameters.housing_share must sum to 1 (within {SHARE_TOL:g}); got {total!r} = "
+            f"sectors ({shares} = {math.fsum(parts)!r}) + agriculture_share "
+            f"{par.agriculture_share!r} + housing_share {par.housing_share!r}")
+
+    links = _table(raw.get("links"), loc.at("links"), Link)
+    for lk, lloc in links:
+        _check_ref(lk.from_, place_ids, lloc.at("from"), "place")
+        _check_ref(lk.to, place_ids, lloc.at("to"), "place")
+        if lk.to == lk.from_:
+            lloc.at("to").fail(lk.to, "a link must join two different places")
+        _check_ref(lk.mode, mode_ids, lloc.at("mode"), "mode")
+        _check_rules(lk, lloc)
+        if lk.opened is not None and lk.closed is not None and not lk.opened < lk.closed:
+            lloc.at("closed").fail(lk.closed, f"must be > opened ({lk.opened})")
+
+    pss = _table(raw.get("place_sectors"), loc.at("place_sectors"), PlaceSector)
+    seen: set[tuple[str, str]] = set()
+    for ps, psloc in pss:
+        _check_ref(ps.place, place_ids, psloc.at("place"), "place")
+        _check_ref(ps.sector, sector_ids, psloc.at("sector"), "sector")
+        if (ps.place, ps.sector) in seen:
+            psloc.at("sector").fail(ps.sector, f"duplicate row for place {ps.place!r}")
+        seen.add((ps.place, ps.sector))
+        _check_rules(ps, psloc)
+
+    return Region(places=tuple(p for p, _ in places), sectors=tuple(s for s, _ in sectors),
+                  links=tuple(lk for lk, _ in links), modes=modes,
+                  place_sectors=tuple(ps for ps, _ in pss))
+
+
+def _policies(raw, loc: _Loc, region: Region) -> tuple[Policy, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        loc.fail(raw, "expected a list of policies")
+    places = {p.id: p for p in region.places}
+    sectors = [s.id for s in region.sectors]
+    modes = [m.id for m in region.modes]
+    links = {(frozenset((lk.from_, lk.to)), lk.mode) for lk in region.links}
+    out = []
+    for i, item in enumerate(raw):
+        ploc = loc.at(i)
+        item = _mapping(item, ploc, "a policy")
+        if "type" not in item:
+            ploc.at("type").fail(None, f"missing policy type (one of: {', '.join(POLICY_TYPES)})")
+        t = item["type"]
+        if not isinstance(t, str) or t not in POLICY_TYPES:
+            ploc.at("type").fail(t, _unknown(t, list(POLICY_TYPES), "unknown policy type"))
+        cls = POLICY_TYPES[t]
+        pol = _record(cls, {k: v for k, v in item.items() if k != "type"}, ploc)
+        _check_rules(pol, ploc)
+        if pol.end is not None and not pol.end > pol.start:
+            ploc.at("end").fail(pol.end, f"must be > start ({pol.start}) or null")
+        if isinstance(pol, LinkPolicy):
+            _check_link_policy(pol, ploc, places, modes, links)
+            if pol.action == "open":
+                links.add((frozenset((pol.from_, pol.to)), pol.mode))
+        else:
+            need_ext = isinstance(pol, ExternalDemandPolicy)
+            for j, pid in enumerate(pol.places):
+                _check_ref(pid, places, ploc.at("places", j), "place")
+                if places[pid].external != need_ext:
+                    ploc.at("places", j).fail(
+                        pid, f"{t} policies act on {'external' if need_ext else 'internal'} "
+                             f"places only")
+            for j, sid in enumerate(getattr(pol, "sectors", ())):
+                _check_ref(sid, sectors, ploc.at("sectors", j), "sector")
+        out.append(pol)
+    return tuple(out)
+
+
+def _check_link_policy(pol: LinkPolicy, loc: _Loc, places, modes, links) -> None:
+    if pol.action not in LINK_ACTIONS:
+        loc.at("action").fail(pol.action, f"must be one of: {', '.join(LINK_ACTIONS)}")
+    for key, v in (("from", pol.from_), ("to", pol.to)):
+        if not v:
+            loc.at(key).fail(v, f"required field {key!r} is missing")
+        _check_ref(v, places, loc.at(key), "place")
+    if pol.from_ == pol.to:
+        loc.at("to").fail(pol.to, "a link must join two different places")
+    if not pol.mode:
+        loc.at("mode").fail(pol.mode, "required field 'mode' is missing")
+    _check_ref(pol.mode, modes, loc.at("mode"), "mode")
+    if pol.new_mode is not None:
+        if pol.action != "upgrade":
+            loc.at("new_mode").fail(pol.new_mode, "new_mode applies to action 'upgrade' only")
+        _check_ref(pol.new_mode, modes, loc.at("new_mode"), "mode")
+    if pol.action == "open":
+        for key in ("km", "hours"):
+            if getattr(pol, key) is None:
+                loc.at(key).fail(None, f"action 'open' needs {key!r}")
+    elif (frozenset((pol.from_, pol.to)), pol.mode) not in links:
+        loc.fail(f"{pol.from_}-{pol.to} {pol.mode}",
+                 f"action {pol.action!r} needs an existing link {pol.from_}-{pol.to} by mode "
+                 f"{pol.mode!r} (in region.links, or opened by an earlier policy)")
+
+
+def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> Scenario:
+    root = _Loc(origin)
+    _check_keys(data, TOP_KEYS, root)
+    name = data.get("name")
+    if name is None:
+        name = default_name
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\"):
+        root.at("name").fail(name, "must be a non-empty string without '/' or '\\'")
+    description = data.get("description")
+    if description is None:
+        description = ""
+    elif not isinstance(description, str):
+        root.at("description").fail(description, "expected a string")
+    seed = 0 if data.get("seed") is None else _to_int(data["seed"], root.at("seed"))
+    if seed < 0:
+        root.at("seed").fail(seed, "must be >= 0")
+    resolution = data.get("resolution")
+    if resolution is None:
+        resolution = Scenario.__dataclass_fields__["resolution"].default
+    if resolution not in RESOLUTIONS:
+        root.at("resolution").fail(resolution, f"must be one of: {', '.join(RESOLUTIONS)}")
+
+    tloc = root.at("time")
+    time = _record(TimeSpan, _mapping(data.get("time"), tloc, "start, end"), tloc)
+    if time.start > time.end:
+        tloc.at("end").fail(time.end, f"must be >= time.start ({time.start})")
+
+    ploc = root.at("parameters")
+    par = _record(Parameters, _mapping(data.get("parameters"), ploc, "parameters"), ploc)
+    _check_rules(par, ploc)
+    if par.migration_rule not in MIGRATION_RULES:
+        ploc.at("migration_rule").fail(par.migration_rule,
+                                       f"must be one of: {', '.join(MIGRATION_RULES)}")
+    sloc = root.at("solver")
+    solver = _record(Solver, _mapping(data.get("solver"), sloc, "solver settings"), sloc)
+    _check_rules(solver, sloc)
+
+    region = _region(data.get("region"), root.at("region"), par)
+    policies = _policies(data.get("policies"), root.at("policies"), region)
+    return Scenario(name=name, region=region, description=description, seed=seed,
+                    resolution=resolution, time=time, parameters=par, solver=solver,
+                    policies=policies, schema_version=data["schema_version"], source=source)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def load_scenario(path) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario YAML file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.yaml`` or ``.yml`` scenario file.
+
+    Returns
+    -------
+    Scenario
+        The validated, fully resolved scenario; ``source`` is ``str(path)``.
+
+    Raises
+    ------
+    sim.errors.ScenarioError
+        On the first problem: unreadable or invalid YAML or CSV, unsupported schema version,
+        ``extends`` cycle, unknown key, bad type or value. The error names the file that wrote
+        the offending value, its key path (or CSV row and column) and the value.
+    """
+    path = Path(path)
+    data, origin = _resolve_tree(_read_yaml(path), str(path), path.parent,
+                                 (path.resolve(),))
+    return _build(data, origin, path.stem, str(path))
+
+
+def load_scenario_dict(data: Mapping, *, source: str = "<dict>", base_dir=None) -> Scenario:
+    """Validate a scenario given as a mapping (the parsed form of a scenario file).
+
+    Parameters
+    ----------
+    data : mapping
+        The scenario tree, as ``yaml.safe_load`` returns it; must hold ``schema_version``.
+    source : str
+        Name used for the scenario in error messages, and as ``Scenario.source``.
+    base_dir : str or path-like, optional
+        Folder against which relative CSV paths and ``extends`` are resolved (default: the
+        current directory).
+
+    Returns
+    -------
+    Scenario
+        The validated scenario; ``name`` defaults to ``"scenario"``.
+
+    Raises
+    ------
+    sim.errors.ScenarioError
+        As :func:`load_scenario`.
+    """
+    if not isinstance(data, Mapping):
+        raise ScenarioError(source, "(top level)", data, "a scenario must be a mapping")
+    base = Path.cwd() if base_dir is None else Path(base_dir)
+    tree, origin = _resolve_tree(dict(data), source, base, ())
+    return _build(tree, origin, "scenario", source)
+
+
+def _plain(v, tp=None):
+    """A schema value as a plain YAML/JSON value (tuples -> lists, numpy scalars -> Python)."""
+    if v is None:
+        return None
+    if isinstance(v, tuple | list):
+        return [_plain(x) for x in v]
+    if isinstance(v, bool | str):
+        return v
+    if tp is float:
+        return float(v)
+    if tp is int:
+        return int(v)
+    if hasattr(v, "item"):  # numpy scalar
+        return v.item()
+    return v
+
+
+def _base_type(tp):
+    if typing.get_origin(tp) in (types.UnionType, typing.Union):
+        (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
+    return tp
+
+
+def _as_dict(obj, skip=()) -> dict:
+    hints = _hints(type(obj))
+    return {_TO_KEY.get(f.name, f.name): _plain(getattr(obj, f.name), _base_type(hints[f.name]))
+            for f in dataclasses.fields(obj) if f.name not in skip}
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """The fully resolved scenario as plain data (the inverse of :func:`load_scenario_dict`).
+
+    Every field is written (``None`` as ``None``), region tables inline, the full mode table as
+    ``{mode_id: {field: value}}``, a link's ``from_`` under the key ``from``, policies with
+    their ``type``; no ``extends``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A scenario (normally a validated one).
+
+    Returns
+    -------
+    dict
+        JSON- and YAML-serialisable; ``load_scenario_dict(scenario_to_dict(s)) == s``.
+    """
+    s, reg = scenario, scenario.region
+    return {
+        "schema_version": int(s.schema_version),
+        "name": s.name,
+        "description": s.description,
+        "seed": int(s.seed),
+        "resolution": s.resolution,
+        "time": _as_dict(s.time),
+        "region": {
+            "places": [_as_dict(p) for p in reg.places],
+            "sectors": [_as_dict(x) for x in reg.sectors],
+            "links": [_as_dict(lk) for lk in reg.links],
+            "modes": {m.id: _as_dict(m, skip=("id",)) for m in reg.modes},
+            "place_sectors": [_as_dict(ps) for ps in reg.place_sectors],
+        },
+        "parameters": _as_dict(s.parameters),
+        "solver": _as_dict(s.solver),
+        "policies": [{"type": p.type, **_as_dict(p)} for p in s.policies],
+    }
+
+
+class _Flow(dict):
+    """A mapping written in YAML flow style (one table row per line)."""
+
+
+class _FlowList(list):
+    """A list written in YAML flow style (``[a, b]``)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data):
+        return True
+
+
+_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _represent_str(dumper, data):
+    # PyYAML (allow_unicode) mangles these line breaks in plain and single-quoted scalars
+    style = '"' if any(c in data for c in _BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(
+    _Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+_Dumper.add_representer(
+    _FlowList, lambda d, data: d.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True))
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML text (see :func:`scenario_to_dict`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario to write.
+
+    Returns
+    -------
+    str
+        YAML text; ``load_scenario_dict(yaml.safe_load(text)) == scenario``, and a file holding
+        it loads (:func:`load_scenario`) to an equal scenario.
+    """
+    d = scenario_to_dict(scenario)
+    reg = d["region"]
+    for table in TABLES:
+        reg[table] = [_Flow(row) for row in reg[table]]
+    reg["modes"] = {k: _Flow(v) for k, v in reg["modes"].items()}
+    d["policies"] = [{k: _FlowList(v) if isinstance(v, list) else v for k, v in p.items()}
+                     for p in d["policies"]]
+    return yaml.dump(d, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=1 << 20)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """Short content hash of a scenario: the first 8 hex digits of sha256(dump_scenario).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario.
+
+    Returns
+    -------
+    str
+        8 lowercase hexadecimal characters; equal scenarios have equal hashes (``source`` is
+        not part of the hash).
+    """
+    return hashlib.sha256(dump_scenario(scenario).encode("utf-8")).hexdigest()[:8]
