@@ -176,7 +176,7 @@ class SimModel(mesa.Model):
         return self.recorder
 
     def release(self) -> None:
-        """Drop heavy arrays (Mesa 3.3 never frees Model objects; see docs/architecture)."""
+        """Drop heavy state (Mesa 3.3 never frees Model objects; see docs/architecture.md)."""
         for agent in list(self.agents):
             agent.remove()
         self.network.clear()

@@ -58,7 +58,11 @@ class Results:
         return df.pivot(index="year", columns="place", values=variable)
 
     def summary(self) -> pd.DataFrame:
-        """First vs last year by place: population, GDP and real wage with % changes."""
+        """First vs last year by place: population, GDP and real wage with % changes.
+
+        The TOTAL row sums population and GDP; its real-wage change is that of the
+        population-weighted mean real wage.
+        """
         p = self.places
         y0, y1 = p["year"].min(), p["year"].max()
         a = p[p["year"] == y0].set_index("place")
@@ -75,9 +79,13 @@ class Results:
             "pop %": [100 * (b["population"].sum() / a["population"].sum() - 1)],
             f"gdp {y1}": [b["gdp"].sum()],
             "gdp %": [100 * (b["gdp"].sum() / a["gdp"].sum() - 1)],
-            "real wage %": [float("nan")],
+            "real wage %": [100 * (_weighted(b, "real_wage") / _weighted(a, "real_wage") - 1)],
         }, index=["TOTAL"])
         return pd.concat([out, total])
+
+
+def _weighted(df: pd.DataFrame, col: str) -> float:
+    return float((df[col] * df["population"]).sum() / df["population"].sum())
 
 
 def write_results(results: Results, out, *, force: bool = False) -> Path:

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
 from sim.config.load import load_scenario
@@ -63,8 +65,11 @@ def test_population_accounting():
                                    rtol=1e-9, atol=1e-12)
 
 
-def test_outputs_finite_and_nonnegative():
-    res = sim.run_scenario(synthetic_scenario(40, 3, seed=5, years=4))
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 40), k=st.integers(1, 4))
+def test_outputs_finite_and_nonnegative(seed, n, k):
+    """Invariants of whole runs on randomly generated regions."""
+    res = sim.run_scenario(synthetic_scenario(n, k, seed=seed, years=4))
     num = res.places.select_dtypes("number")
     assert np.isfinite(num.to_numpy()).all()
     cols = [c for c in num.columns if c not in ("external_net_migration", "year")]
