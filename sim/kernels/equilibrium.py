@@ -64,6 +64,11 @@ class EquilibriumInputs:
         Share of an external place's workers producing in sector k (ignored for internal).
     land : ndarray, shape (N,)
         Housing/land supply H_n > 0.
+    firm_count : ndarray, shape (N, K), optional
+        Short-run firm mode (firm dynamics ``entry_exit``): the mass of firms M_nk in internal
+        places is given (not free entry). None: free entry, M_nk = L_nk / (sigma_k F_k).
+    firm_index : ndarray, shape (N, K), optional
+        With ``firm_count``: productivity-weighted mass sum_i z_i**(sigma_k-1) of the firms.
     """
 
     internal: np.ndarray
@@ -82,6 +87,8 @@ class EquilibriumInputs:
     ext_income: np.ndarray
     ext_supply_share: np.ndarray
     land: np.ndarray
+    firm_count: np.ndarray | None = None
+    firm_index: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,10 @@ class EquilibriumResult:
         P_n = prod_k P_nk**beta_k * r_n**beta_h (agricultural price 1).
     real_income : ndarray, shape (N,)
         V_n = W_n / ((1 - beta_h) P_n): real income of a mobile worker (0 where P_n is inf).
+    market_access : ndarray, shape (N, K)
+        MA_nk [E5].
+    operating_profit : ndarray, shape (N, K)
+        Operating profit of a firm with z**(sigma-1) = 1, (w/(rho A))**(1-sigma) MA / sigma.
     iterations : int
     residual : float
         Final max |ln w_new - ln w| over internal place-sectors.
@@ -131,6 +142,8 @@ class EquilibriumResult:
     rent: np.ndarray
     consumer_price: np.ndarray
     real_income: np.ndarray
+    market_access: np.ndarray
+    operating_profit: np.ndarray
     iterations: int
     residual: float
 
@@ -175,8 +188,10 @@ def sector_choice(wage, kappa):
     xmax = np.where(np.isfinite(xmax), xmax, 0.0)
     ex = np.exp(x - xmax)
     tot = ex.sum(axis=1, keepdims=True)
-    shares = ex / tot
-    inclusive = np.exp((np.log(tot[:, 0]) + xmax[:, 0]) / kappa)
+    ok = tot > 0
+    shares = np.divide(ex, tot, out=np.zeros_like(ex), where=ok)
+    with np.errstate(divide="ignore"):
+        inclusive = np.where(ok[:, 0], np.exp((np.log(tot[:, 0]) + xmax[:, 0]) / kappa), 0.0)
     return shares, inclusive
 
 
@@ -246,6 +261,17 @@ def _supply(employment, wage, productivity, sigma, fixed_cost):
         return employment / (sigma * fixed_cost) * (wage / (rho * productivity)) ** (1.0 - sigma)
 
 
+def _supply_terms(inp, ext, wage, emp):
+    """S_nk [E4]: free entry from employment, or the given productivity-weighted firm mass."""
+    supply = _supply(emp, wage, inp.productivity, inp.sigma, inp.fixed_cost)
+    if inp.firm_count is None:
+        return supply
+    rho = (inp.sigma - 1.0) / inp.sigma
+    with np.errstate(divide="ignore"):
+        unit = (wage / (rho * inp.productivity)) ** (1.0 - inp.sigma)
+    return np.where(ext[:, None], supply, inp.firm_index * unit)
+
+
 def _demand_term(ppow, expenditure, sigma):
     # P^(sigma-1) E, with markets that no variety reaches (P^(1-sigma) = 0) set to 0
     served = ppow > 0.0
@@ -257,21 +283,39 @@ def _evaluate(x, inp, ext, kappa):
     """One pass of the equilibrium map at log-wages ``x`` (internal rows only are free)."""
     wage = np.exp(x)
     wage[ext] = inp.ext_wage[ext, None]
-    shares, W = sector_choice(wage, kappa)
+    firm_mode = inp.firm_count is not None
+    if firm_mode:  # sectors without firms hire nobody
+        active = ext[:, None] | (inp.firm_count > 0)
+        shares, W = sector_choice(np.where(active, wage, 0.0), kappa)
+    else:
+        shares, W = sector_choice(wage, kappa)
     W = np.where(ext, inp.ext_wage, W)
     emp = np.where(ext[:, None], inp.mobile[:, None] * inp.ext_supply_share,
                    inp.mobile[:, None] * shares)
-    labour_income = (wage * emp).sum(axis=1) + inp.ag_wage * inp.ag_workers
+    rho = (inp.sigma - 1.0) / inp.sigma
+    if firm_mode:
+        # revenue = wage bill / rho: variable labour (L - F M) earns rho of revenue   [E11]
+        variable = emp - inp.fixed_cost * np.where(ext[:, None], 0.0, inp.firm_count)
+        labour_income = (np.where(ext[:, None], 0.0, wage * variable / rho)).sum(axis=1) \
+            + inp.ag_wage * inp.ag_workers
+    else:
+        labour_income = (wage * emp).sum(axis=1) + inp.ag_wage * inp.ag_workers
     income = np.where(ext, inp.ext_income, labour_income / (1.0 - inp.housing_share))
     expenditure = income[:, None] * inp.beta[None, :]
-    supply = _supply(emp, wage, inp.productivity, inp.sigma, inp.fixed_cost)
+    supply = _supply_terms(inp, ext, wage, emp)
     ppow = price_index_power(supply, inp.freeness, inp.group)
     ma = market_access(_demand_term(ppow, expenditure, inp.sigma), inp.freeness, inp.group)
-    rho = (inp.sigma - 1.0) / inp.sigma
-    # w^sigma = (rho A)^(sigma-1) MA / (sigma F)                                        [E6]
-    with np.errstate(divide="ignore"):
-        x_new = ((inp.sigma - 1.0) * np.log(rho * inp.productivity) + np.log(ma)
-                 - np.log(inp.sigma * inp.fixed_cost)) / inp.sigma
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if firm_mode:
+            # labour market: rho R / w + F M = L_nk, R = Mz (w/(rho A))^(1-sigma) MA    [E11]
+            free = np.maximum(variable, 1e-12 * np.maximum(emp, 1e-300))
+            x_new = ((inp.sigma - 1.0) * np.log(rho * inp.productivity) + np.log(ma)
+                     + np.log(rho * inp.firm_index) - np.log(free)) / inp.sigma
+            x_new = np.where(active, x_new, x)
+        else:
+            # w^sigma = (rho A)^(sigma-1) MA / (sigma F)                                [E6]
+            x_new = ((inp.sigma - 1.0) * np.log(rho * inp.productivity) + np.log(ma)
+                     - np.log(inp.sigma * inp.fixed_cost)) / inp.sigma
     return wage, shares, W, emp, income, expenditure, supply, ppow, ma, x_new
 
 
@@ -310,7 +354,8 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
         d in (0, 1].
     anderson : int
         Depth m of Anderson acceleration (0: none). The history restarts whenever the residual
-        exceeds ten times the best so far.
+        exceeds ten times the best so far; acceleration is switched off (plain damped steps)
+        once the best residual has not improved for 2m + 10 iterations.
     year : int, optional
         Only used in error messages.
 
@@ -343,6 +388,9 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
     hist_x: list[np.ndarray] = []  # Anderson histories of iterates and residuals
     hist_f: list[np.ndarray] = []
     best = np.inf
+    stall = 0
+    x_best = x
+    use_aa = anderson > 0
     for it in range(1, max_iter + 1):
         *_, x_new = _evaluate(x, inp, ext, kappa)
         if not anchored:
@@ -363,11 +411,20 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
             break
         xi = x[intern].ravel()
         step = damping * f
-        if anderson > 0:
+        if residual < best:
+            best, stall, x_best = residual, 0, x
+        else:
+            stall += 1
+        if use_aa and stall > 2 * anderson + 10:  # safeguard: acceleration stagnates:
+            use_aa = False  # back to the best iterate, plain damped steps from there
+            hist_x.clear()
+            hist_f.clear()
+            x = x_best
+            continue
+        if use_aa:
             if residual > 10.0 * best:  # safeguard: restart the history on divergence
                 hist_x.clear()
                 hist_f.clear()
-            best = min(best, residual)
             hist_x.append(xi.copy())
             hist_f.append(f.copy())
             if len(hist_x) > anderson + 1:
@@ -387,6 +444,14 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
         raise ConvergenceError("max_iter reached", iterations=it, residual=residual, tol=tol,
                                year=year)
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
+    if inp.firm_count is not None:
+        short = intern[:, None] & (inp.firm_count > 0) & (emp <= inp.fixed_cost * inp.firm_count)
+        if short.any():
+            n, k = np.argwhere(short)[0]
+            raise ConvergenceError(
+                f"place {n}, sector {k}: fixed labour of {inp.firm_count[n, k]:.4g} firms exceeds "
+                f"its workers {emp[n, k]:.4g}", iterations=it, residual=residual, tol=tol,
+                year=year)
     return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
                      it, residual)
 
@@ -403,7 +468,14 @@ def _log_mean_earnings(x, inp, ext, kappa):
 
 def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma, it, res):
     sigma = inp.sigma
-    firms = emp / (sigma * inp.fixed_cost)
+    rho = (sigma - 1.0) / sigma
+    if inp.firm_count is None:
+        firms = emp / (sigma * inp.fixed_cost)
+    else:
+        firms = np.where(ext[:, None], emp / (sigma * inp.fixed_cost), inp.firm_count)
+    with np.errstate(divide="ignore", over="ignore"):
+        unit = (wage / (rho * inp.productivity)) ** (1.0 - sigma)
+    operating_profit = unit * ma / sigma
     # revenue R_nk = M p^(1-sigma) MA = S_nk MA_nk                                        [E5]
     revenue = supply * ma
     with np.errstate(divide="ignore"):
@@ -421,8 +493,8 @@ def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow,
     return EquilibriumResult(
         wage=wage, wage_index=W, mean_wage=mean_wage, employment=emp, firms=firms,
         revenue=revenue, price_index=price_index, income=income, expenditure=expenditure,
-        rent=rent, consumer_price=consumer_price, real_income=real, iterations=it,
-        residual=res,
+        rent=rent, consumer_price=consumer_price, real_income=real, market_access=ma,
+        operating_profit=operating_profit, iterations=it, residual=res,
     )
 
 
@@ -442,7 +514,8 @@ def trade_flows(result, inp):
         Value of sales from n to m in sector k. Columns sum to E_mk (served markets); rows of
         internal places sum to w_nk L_nk.
     """
-    supply = _supply(result.employment, result.wage, inp.productivity, inp.sigma, inp.fixed_cost)
+    ext = ~np.asarray(inp.internal, dtype=bool)
+    supply = _supply_terms(inp, ext, result.wage, result.employment)
     ppow = price_index_power(supply, inp.freeness, inp.group)
     dem = _demand_term(ppow, result.expenditure, inp.sigma)
     N, K = supply.shape

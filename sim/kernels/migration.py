@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["replicator_step", "logit_flows", "migration_costs", "utility"]
+__all__ = ["replicator_step", "logit_flows", "logit_probabilities", "migration_costs",
+           "utility"]
 
 
 def replicator_step(mobile, real_income, *, speed, internal):
@@ -168,6 +169,33 @@ def logit_flows(mobile, utility_, kappa, *, elasticity, reconsider_share, intern
     .. [2] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101.
     """
     L = np.asarray(mobile, dtype=float)
+    P = logit_probabilities(utility_, kappa, elasticity=elasticity)
+    F = (reconsider_share * L)[:, None] * P
+    np.fill_diagonal(F, 0.0)
+    new = L.copy()
+    inflow = F.sum(axis=0)
+    outflow = F.sum(axis=1)
+    intern = np.asarray(internal, dtype=bool)
+    new[intern] = L[intern] - outflow[intern] + inflow[intern]
+    return new, F
+
+
+def logit_probabilities(utility_, kappa, *, elasticity):
+    r"""Destination probabilities :math:`P_{nm} \propto U_m^{\epsilon} e^{-\kappa_{nm}}` [D1].
+
+    Parameters
+    ----------
+    utility_ : ndarray, shape (N,)
+        U_n >= 0 (0: never chosen).
+    kappa : ndarray, shape (N, N)
+        Migration costs (log units); ``inf`` blocks a pair.
+    elasticity : float
+
+    Returns
+    -------
+    ndarray, shape (N, N)
+        Rows sum to 1 (staying included) unless every destination is blocked (row of zeros).
+    """
     U = np.asarray(utility_, dtype=float)
     with np.errstate(divide="ignore"):
         logu = np.where(U > 0, elasticity * np.log(np.where(U > 0, U, 1.0)), -np.inf)
@@ -177,12 +205,4 @@ def logit_flows(mobile, utility_, kappa, *, elasticity, reconsider_share, intern
     v = np.where(ok, v - np.where(ok, vmax, 0.0), -np.inf)
     ex = np.exp(v)
     tot = ex.sum(axis=1, keepdims=True)
-    P = np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
-    F = (reconsider_share * L)[:, None] * P
-    np.fill_diagonal(F, 0.0)
-    new = L.copy()
-    inflow = F.sum(axis=0)
-    outflow = F.sum(axis=1)
-    intern = np.asarray(internal, dtype=bool)
-    new[intern] = L[intern] - outflow[intern] + inflow[intern]
-    return new, F
+    return np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)

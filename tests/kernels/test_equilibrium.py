@@ -148,3 +148,47 @@ def test_nonconvergence_raises_with_diagnostics():
         solve_equilibrium(inp, tol=1e-15, max_iter=3)
     assert e.value.iterations == 3 and e.value.residual > 1e-15
     assert "iterations=3" in str(e.value)
+
+
+@given(seed=st.integers(0, 2**31), N=st.integers(2, 6), K=st.integers(1, 3),
+       n_ext=st.integers(0, 2))
+def test_firm_mode_at_free_entry_mass_reproduces_free_entry(seed, N, K, n_ext):
+    """Short-run labour clearing [E11] with M = L/(sigma F) is the free-entry equilibrium [E6]."""
+    import dataclasses
+
+    n_ext = min(n_ext, N - 1)
+    inp = random_inputs(seed, N, K, n_ext, 0.25, False)
+    free = solve_equilibrium(inp, tol=1e-13, max_iter=50_000)
+    M = free.employment / (inp.sigma * inp.fixed_cost)
+    fixed = dataclasses.replace(inp, firm_count=M, firm_index=M)
+    r = solve_equilibrium(fixed, wage0=np.ones_like(free.wage), tol=1e-13, max_iter=50_000)
+    intern = inp.internal
+    np.testing.assert_allclose(r.wage[intern], free.wage[intern], rtol=1e-9)
+    np.testing.assert_allclose(r.income, free.income, rtol=1e-9)
+    np.testing.assert_allclose(r.price_index, free.price_index, rtol=1e-9)
+    # zero profits at the free-entry mass: operating profit of the average firm = w F
+    np.testing.assert_allclose(r.operating_profit[intern], (r.wage * inp.fixed_cost)[intern],
+                               rtol=1e-8)
+
+
+@given(seed=st.integers(0, 2**31), N=st.integers(2, 6), K=st.integers(1, 3))
+def test_firm_mode_accounting(seed, N, K):
+    """Given firm masses: labour clears with fixed costs, GDP = revenue + farm income + rent."""
+    import dataclasses
+
+    inp = random_inputs(seed, N, K, 1 if N > 2 else 0, 0.25, False)
+    rng = np.random.default_rng(seed)
+    free = solve_equilibrium(inp, tol=1e-12, max_iter=50_000)
+    M = free.employment / (inp.sigma * inp.fixed_cost) * rng.uniform(0.5, 1.5, (N, K))
+    Z = M * rng.uniform(0.7, 1.3, (N, K))
+    r = solve_equilibrium(dataclasses.replace(inp, firm_count=M, firm_index=Z), tol=1e-12,
+                          max_iter=50_000)
+    intern = inp.internal
+    rho = (inp.sigma - 1) / inp.sigma
+    labour = rho * r.revenue / r.wage + inp.fixed_cost * M
+    np.testing.assert_allclose(labour[intern], r.employment[intern], rtol=1e-8)
+    va = r.revenue.sum(1) + inp.ag_wage * inp.ag_workers + r.rent * inp.land
+    np.testing.assert_allclose(va[intern], r.income[intern], rtol=1e-8)
+    X = trade_flows(r, dataclasses.replace(inp, firm_count=M, firm_index=Z))
+    np.testing.assert_allclose(X.sum(axis=0), r.expenditure, rtol=1e-10)
+    np.testing.assert_allclose(X.sum(axis=1)[intern], r.revenue[intern], rtol=1e-10)
