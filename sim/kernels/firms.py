@@ -168,10 +168,11 @@ def continuum_step(M, dec: Decisions, rules: FirmRules, pool):
     r"""Move the firm masses one year (aggregate resolution).
 
     .. math::
-        S &= M (1 - e)                                           && \text{(exit) [F2]}\\
-        S'_{m} &= S_m (1 - m_m) + e^{-\lambda c} a_m \varrho
-                  \Big(\sum_n \frac{S_n}{D_n} - \frac{S_m}{D_m}\Big) && \text{(relocation) [F3]}\\
-        M^{+}_{nk\cdot} &= S'_{nk\cdot}\,\Pi + E_k P^e_{nk}\,\pi   && \text{(shocks, entry) [F4, F5]}
+        S &= M (1 - e)                                    && \text{exit [F2]}\\
+        S'_{m} &= S_m (1 - m_m) + a_m \sum_{n \ne m} \frac{S_n m_n}{A - a_n}
+                                                          && \text{relocation [F3]}\\
+        M^{+}_{nk\cdot} &= S'_{nk\cdot}\,\Pi + E_k P^e_{nk}\,\pi
+                                                          && \text{shocks, entry [F4, F5]}
 
     Parameters
     ----------
