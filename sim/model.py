@@ -4,12 +4,17 @@
 
 1. primitives of the year (trends + active policies) and the network matrices (cached);
 2. productivity with agglomeration, A_nk = A-bar_nk(t) N_n^alpha_k;
-3. the static equilibrium (wages, price indices, incomes), warm-started from last year;
+3. the static equilibrium (wages, price indices, incomes), warm-started from last year, on the
+   aggregates the populations produce (workers by place; firm masses and productivity indices
+   by place and sector under ``firm_dynamics: entry_exit``);
 4. record the year;
-5. migration of mobile workers (logit or replicator), then natural growth.
+5. firm demography (exit, relocation, productivity shocks, entry), migration of mobile
+   households (logit or replicator), then natural growth.
 
-No file I/O and no config parsing here. Mesa 3.3 keeps every ``Model`` alive for the life of
-the process, so :meth:`SimModel.release` drops the heavy arrays when a run ends.
+Households and firms are continuum masses (``resolution: aggregate``) or structure-of-arrays
+agent populations (``resolution: agents``) behind one interface (``sim.populations``). No file
+I/O and no config parsing here. Mesa 3.3 keeps every ``Model`` alive for the life of the
+process, so :meth:`SimModel.release` drops the heavy state when a run ends.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import numpy as np
 
 from sim.build import StaticData, build_static
 from sim.config.schema import Scenario
+from sim.kernels import firms as fk
+from sim.kernels.choice import rouwenhorst, stationary
 from sim.kernels.equilibrium import EquilibriumInputs, solve_equilibrium
-from sim.kernels.migration import logit_flows, replicator_step, utility
+from sim.kernels.migration import logit_probabilities, utility
+from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
 from sim.primitives import NetworkCache, year_primitives
 from sim.recorder import Recorder
 from sim.rng import spawn_streams
@@ -39,6 +47,28 @@ class PlaceAgent(mesa.Agent):
     def population(self) -> float:
         """Current population (mobile + agricultural), millions."""
         return float(self.model.mobile[self.index] + self.model.agricultural[self.index])
+
+
+def productivity_grid(par, sigma):
+    """Firm productivity levels: Rouwenhorst grid of log z, zeta_kq and the entry distribution.
+
+    Returns
+    -------
+    z : ndarray, shape (Q,)
+        Productivity levels (geometric mean 1).
+    zeta : ndarray, shape (K, Q)
+        z_q**(sigma_k - 1) normalised to mean 1 under the stationary distribution [F4].
+    P : ndarray, shape (Q, Q)
+        Transition matrix.
+    pi : ndarray, shape (Q,)
+        Stationary distribution (= entrants' distribution).
+    """
+    rho, sd, Q = par.productivity_persistence, par.productivity_dispersion, par.productivity_levels
+    grid, P = rouwenhorst(Q, rho, sd * np.sqrt(1.0 - rho**2))
+    pi = stationary(P)
+    raw = np.exp((sigma[:, None] - 1.0) * grid[None, :])
+    zeta = raw / (raw @ pi)[:, None]
+    return np.exp(grid), zeta, P, pi
 
 
 class SimModel(mesa.Model):
@@ -63,26 +93,93 @@ class SimModel(mesa.Model):
         super().__init__(rng=self.streams["model"])
         self.scenario = scenario
         self.static: StaticData = build_static(scenario)
-        st = self.static
+        st, par = self.static, scenario.parameters
         self.start_year = scenario.time.start
         self.end_year = scenario.time.end if end_year is None else min(end_year,
                                                                        scenario.time.end)
         self.year = self.start_year
-        self.mobile = (st.mobile0 if mobile0 is None else np.asarray(mobile0, float)).copy()
-        self.agricultural = st.ag0.copy()
-        self.network = NetworkCache(st, scenario.parameters)
-        self.recorder = Recorder(st, range(self.start_year, self.end_year + 1))
+        mob0 = st.mobile0 if mobile0 is None else np.asarray(mobile0, float)
+        agents = scenario.resolution == "agents"
+        if agents:
+            self.households = AgentHouseholds(self.streams["households"], mob0, st.ag0,
+                                              st.internal, par.hukou_share,
+                                              scenario.agents.households)
+        else:
+            self.households = AggregateHouseholds(mob0, st.ag0, st.internal, par.hukou_share)
+        self.network = NetworkCache(st, par)
         self._wage = None
         self.last = None
+        self.firms = None
+        if par.firm_dynamics == "entry_exit":
+            self._init_firms(agents)
+        self.recorder = Recorder(st, range(self.start_year, self.end_year + 1),
+                                 firms=self.firms is not None)
         for i, pid in enumerate(st.place_ids):
             PlaceAgent(self, i, pid, bool(not st.internal[i]))
+
+    # -- state views -------------------------------------------------------------------------
+    @property
+    def mobile(self):
+        """Mobile workers by place (external entries: exogenous pools)."""
+        return self.households.mobile
+
+    @property
+    def agricultural(self):
+        """Farm workers by place."""
+        return self.households.agricultural
 
     @property
     def done(self) -> bool:
         """True once every year up to ``end_year`` has been simulated."""
         return self.year > self.end_year
 
-    def equilibrium_inputs(self):
+    def _init_firms(self, agents: bool) -> None:
+        """Base-year firms: the stationary state of firm demography at base-year conditions.
+
+        Start from the free-entry equilibrium's M_nk spread over productivity levels by the
+        stationary distribution, then iterate the continuum demography [F2]-[F5] with the
+        equilibrium re-solved each round, holding households and primitives at the base year
+        (a spin-up), until the masses change by less than 1e-8 (relative) or
+        ``firm_spinup_max`` rounds. Agents are then sampled from these masses, so both
+        resolutions start from the same state in expectation.
+        """
+        st, par = self.static, self.scenario.parameters
+        self.z_levels, self.zeta, P, pi = productivity_grid(par, st.sigma)
+        self.rules = fk.FirmRules(
+            exit_rate=par.firm_exit_rate, loss_exit=par.firm_loss_exit,
+            entry_logit=par.firm_entry_logit, relocation_share=par.firm_relocation_share,
+            moving_cost=par.firm_moving_cost, transition=P, entry_dist=pi)
+        slv = self.scenario.solver
+        inp, prim, _ = self.equilibrium_inputs(free_entry=True)
+        eq = solve_equilibrium(inp, tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
+                               anderson=slv.anderson, year=self.year)
+        M = np.where(st.internal[:, None], eq.firms, 0.0)
+        self.entry_pool = par.firm_entry_rate * M.sum(axis=0)
+        self._wage = eq.wage
+        self.firms = AggregateFirms(M[:, :, None] * pi[None, None, :], self.zeta)
+        self.spinup_rounds = 0
+        for r in range(1, par.firm_spinup_max + 1):
+            inp, prim, _ = self.equilibrium_inputs()
+            eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
+                                   damping=slv.damping, anderson=slv.anderson, year=self.year)
+            self._wage = eq.wage
+            before = self.firms.M
+            self.firms.step(self._decisions(eq, prim), self.rules, self.entry_pool)
+            self.spinup_rounds = r
+            if np.max(np.abs(self.firms.M - before)) <= 1e-8 * np.max(before):
+                break
+        if agents:
+            self.firms = AgentFirms(self.streams["firms"], self.firms.M, self.zeta,
+                                    self.scenario.agents.firms)
+
+    def _decisions(self, eq, prim):
+        """Per-type firm decision probabilities given this year's equilibrium."""
+        st, par = self.static, self.scenario.parameters
+        v = fk.firm_values(eq.operating_profit, eq.wage, st.fixed_cost, self.zeta, prim.subsidy)
+        return fk.decision_probabilities(v, self.rules, st.internal,
+                                         par.firm_entry_cost * prim.entry_cost)
+
+    def equilibrium_inputs(self, *, free_entry: bool = False):
         """Primitives, network matrices and equilibrium inputs of the current year.
 
         Returns
@@ -95,19 +192,24 @@ class SimModel(mesa.Model):
         par = sc.parameters
         prim = year_primitives(st, sc.policies, self.year, self.start_year)
         net = self.network.get(prim.links)
-        density = self.mobile + self.agricultural
+        mobile, ag = self.mobile, self.agricultural
+        density = mobile + ag
         A = prim.productivity.copy()
         intern = st.internal
         # agglomeration: A_nk = A-bar_nk(t) N_n^alpha_k                                    [E9]
         A[intern] *= np.where(density[intern, None] > 0, density[intern, None], 1.0) \
             ** st.agglomeration[None, :]
+        firm_count = firm_index = None
+        if self.firms is not None and not free_entry:
+            firm_count, firm_index = self.firms.count, self.firms.index
         inp = EquilibriumInputs(
-            internal=intern, mobile=self.mobile, ag_workers=self.agricultural,
+            internal=intern, mobile=mobile, ag_workers=ag,
             ag_wage=st.ag_productivity, productivity=A, sigma=st.sigma,
             fixed_cost=st.fixed_cost, beta=st.beta, housing_share=par.housing_share,
             sector_elasticity=par.sector_elasticity, freeness=net.freeness, group=net.group,
             ext_wage=prim.ext_wage, ext_income=prim.ext_income,
             ext_supply_share=st.ext_supply_share, land=st.land,
+            firm_count=firm_count, firm_index=firm_index,
         )
         return inp, prim, net
 
@@ -122,51 +224,91 @@ class SimModel(mesa.Model):
         inp, prim, net = self.equilibrium_inputs()
         slv = sc.solver
         eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
-                               damping=slv.damping, anderson=slv.anderson,
-                               year=self.year)
+                               damping=slv.damping, anderson=slv.anderson, year=self.year)
         self._wage = eq.wage
-        U = utility(eq.real_income, prim.amenity, np.where(intern, self.mobile, 1.0),
+        mobile = inp.mobile
+        U = utility(eq.real_income, prim.amenity, np.where(intern, mobile, 1.0),
                     amenity_elasticity=par.amenity_elasticity)
+        t = self.year - self.start_year
+        firm_stats = None
+        if self.firms is not None:
+            counts = self.firms.type_counts()
+            firm_stats = self.firms.step(self._decisions(eq, prim), self.rules,
+                                         self.entry_pool)
+            self.recorder.record_firms(t, counts, firm_stats, self._firm_employment(eq),
+                                       self.z_levels)
         # migration decided on this year's utilities, effective next year
-        if par.migration_rule == "logit":
-            new_mobile, flows = logit_flows(
-                self.mobile, U, net.migration_cost, elasticity=par.migration_elasticity,
-                reconsider_share=par.reconsider_share, internal=intern)
-        elif par.migration_rule == "replicator":
-            new_mobile = replicator_step(self.mobile, U, speed=par.replicator_speed,
-                                         internal=intern)
-            flows = None
-        else:
-            new_mobile, flows = self.mobile.copy(), None
-        N = st.n_places
-        if flows is not None:
-            inflow, outflow = flows.sum(axis=0), flows.sum(axis=1)
-            ext_net = flows[~intern][:, intern].sum(axis=0) - flows[intern][:, ~intern].sum(axis=1)
-            ext_net_full = np.zeros(N)
-            ext_net_full[intern] = ext_net
-        else:
-            delta = new_mobile - self.mobile
-            inflow, outflow = np.maximum(delta, 0.0), np.maximum(-delta, 0.0)
-            ext_net_full = np.zeros(N)
-        places = {
-            "population": self.mobile + self.agricultural, "mobile": self.mobile,
-            "agricultural": self.agricultural, "gdp": eq.income,
-            "wage": eq.mean_wage, "real_wage": eq.real_income,
-            "price_index": eq.consumer_price, "rent": eq.rent, "utility": U,
-            "ag_wage": st.ag_productivity, "in_migration": inflow, "out_migration": outflow,
-            "external_net_migration": ext_net_full,
-        }
-        sectors = {"output": eq.revenue, "employment": eq.employment, "wage": eq.wage,
-                   "firms": eq.firms, "price_index": eq.price_index}
-        self.recorder.record(self.year - self.start_year, places, sectors, eq.iterations,
-                             eq.residual)
+        moves = self._migrate(U, net, par)
+        self.recorder.record(t, self._place_outputs(eq, U, mobile, inp.ag_workers, moves),
+                             {"output": eq.revenue, "employment": eq.employment,
+                              "wage": eq.wage, "firms": eq.firms,
+                              "price_index": eq.price_index},
+                             eq.iterations, eq.residual)
+        if isinstance(self.households, AgentHouseholds):
+            self.households.set_income(eq.mean_wage, st.ag_productivity)
         self.last = eq
-        g = st.natural_growth
-        self.mobile = np.where(intern, new_mobile * (1.0 + g), self.mobile)
-        self.agricultural = self.agricultural * (1.0 + g)
+        self.households.grow(st.natural_growth)
         self.year += 1
         if self.done:
             self.running = False
+
+    def _firm_employment(self, eq):
+        """Employment of one firm of each type, (sigma-1) zeta o / w + F, shape (N, K, Q)."""
+        st = self.static
+        o_w = eq.operating_profit / eq.wage
+        return (st.sigma - 1.0)[None, :, None] * self.zeta[None] * o_w[:, :, None] \
+            + st.fixed_cost[None, :, None]
+
+    def _migrate(self, U, net, par):
+        """Apply the migration rule; returns a MigrationRecord-like dict."""
+        N = self.static.n_places
+        if par.migration_rule == "logit":
+            P_unreg = logit_probabilities(U, net.migration_cost,
+                                          elasticity=par.migration_elasticity)
+            if par.hukou_cost > 0:
+                kappa_r = net.migration_cost + par.hukou_cost * (1.0 - np.eye(N))
+                P_reg = logit_probabilities(U, kappa_r, elasticity=par.migration_elasticity)
+            else:
+                P_reg = P_unreg
+            out = self.households.migrate(P_reg, P_unreg,
+                                          reconsider_share=par.reconsider_share,
+                                          conversion=par.hukou_conversion)
+            if isinstance(self.households, AgentHouseholds):
+                return {"pairs": out, "scale": self.households.scale}
+            return {"flows": out}
+        if par.migration_rule == "replicator":
+            return {"delta": self.households.replicate(U, speed=par.replicator_speed)}
+        return {"delta": np.zeros(N)}
+
+    def _place_outputs(self, eq, U, mobile, ag, moves):
+        st = self.static
+        N, intern = st.n_places, st.internal
+        ext_net = np.zeros(N)
+        if "flows" in moves:
+            F = moves["flows"]
+            inflow, outflow = F.sum(axis=0), F.sum(axis=1)
+            ext_net[intern] = (F[~intern][:, intern].sum(axis=0)
+                               - F[intern][:, ~intern].sum(axis=1))
+            self.recorder.record_migration(self.year, F)
+        elif "pairs" in moves:
+            o, d = moves["pairs"][:, 0], moves["pairs"][:, 1]
+            sc = moves["scale"]
+            inflow = sc * np.bincount(d, minlength=N)
+            outflow = sc * np.bincount(o, minlength=N)
+            ext_net = sc * (np.bincount(d[~intern[o]], minlength=N)
+                            - np.bincount(o[~intern[d]], minlength=N)) * intern
+            self.recorder.record_migration_pairs(self.year, o, d, sc)
+        else:
+            delta = moves["delta"]
+            inflow, outflow = np.maximum(delta, 0.0), np.maximum(-delta, 0.0)
+        return {
+            "population": mobile + ag, "mobile": mobile,
+            "agricultural": ag, "gdp": eq.income,
+            "wage": eq.mean_wage, "real_wage": eq.real_income,
+            "price_index": eq.consumer_price, "rent": eq.rent, "utility": U,
+            "ag_wage": st.ag_productivity, "in_migration": inflow, "out_migration": outflow,
+            "external_net_migration": ext_net,
+        }
 
     def run(self) -> Recorder:
         """Step until ``end_year`` and return the recorder."""
@@ -180,12 +322,13 @@ class SimModel(mesa.Model):
         for agent in list(self.agents):
             agent.remove()
         self.network.clear()
+        self.households.release()
+        if self.firms is not None:
+            self.firms.release()
         self.network = None
         self.last = None
         self._wage = None
         self.recorder = None
         self.static = None
         self.scenario = None
-        self.mobile = None
-        self.agricultural = None
         self.streams = None

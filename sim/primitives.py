@@ -15,7 +15,9 @@ import numpy as np
 from sim.build import StaticData
 from sim.config.schema import (
     AmenityPolicy,
+    EntryCostPolicy,
     ExternalDemandPolicy,
+    FirmSubsidyPolicy,
     LinkPolicy,
     Parameters,
     Policy,
@@ -52,6 +54,8 @@ class YearPrimitives:
     ext_income: np.ndarray  # (N,) Y_j(t)
     ext_wage: np.ndarray  # (N,) w_j(t)
     links: LinkSet
+    subsidy: np.ndarray  # (N, K) share of firms' fixed cost paid by subsidies
+    entry_cost: np.ndarray  # (N, K) multiplier of the entry cost
 
 
 def phase(policy: Policy, year: int) -> float:
@@ -127,7 +131,9 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
     * productivity: A-bar_nk (1 + g_k)^(t - t0), times every active productivity policy's
       factor**phase (on its places x sectors);
     * amenity: B-bar_n times amenity policies' factors;
-    * external income and wage: Y_j (1 + g_j)^(t - t0), income times external-demand policies.
+    * external income and wage: Y_j (1 + g_j)^(t - t0), income times external-demand policies;
+    * firm subsidies (share of fixed cost, phased in linearly, capped below 1) and entry-cost
+      factors on their places x sectors.
     """
     dt = year - start_year
     prod = static.productivity * ((1.0 + static.tfp_growth) ** dt)[None, :]
@@ -135,6 +141,8 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
     growth = (1.0 + static.gdp_growth) ** dt
     ext_income = static.ext_income * growth
     ext_wage = np.where(static.internal, static.ext_wage, static.ext_wage * growth)
+    subsidy = np.zeros_like(prod)
+    entry = np.ones_like(prod)
     for pol in policies:
         f = phase(pol, year)
         if f == 0.0:
@@ -150,8 +158,16 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
         elif isinstance(pol, ExternalDemandPolicy):
             ext_income = ext_income * np.where(
                 _place_mask(static, pol.places, internal_only=False), pol.factor ** f, 1.0)
+        elif isinstance(pol, FirmSubsidyPolicy | EntryCostPolicy):
+            pm = _place_mask(static, pol.places, internal_only=True)
+            cell = pm[:, None] & _sector_mask(static, pol.sectors)[None, :]
+            if isinstance(pol, FirmSubsidyPolicy):
+                subsidy = np.minimum(subsidy + np.where(cell, pol.rate * f, 0.0), 0.99)
+            else:
+                entry = entry * np.where(cell, pol.factor ** f, 1.0)
     return YearPrimitives(year=year, productivity=prod, amenity=amen, ext_income=ext_income,
-                          ext_wage=ext_wage, links=active_links(static, policies, year))
+                          ext_wage=ext_wage, links=active_links(static, policies, year),
+                          subsidy=subsidy, entry_cost=entry)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ PLACE_VARS = (
     "rent", "utility", "ag_wage", "in_migration", "out_migration", "external_net_migration",
 )
 SECTOR_VARS = ("output", "employment", "wage", "firms", "price_index")
+FIRM_VARS = ("firms", "entries", "exits", "relocations_in", "relocations_out",
+             "employment_p10", "employment_p50", "employment_p90", "mean_productivity")
+MIGRATION_MIN = 1e-9  # flows below this (millions of workers) are not written
 
 
 class Recorder:
@@ -24,7 +27,8 @@ class Recorder:
         The years that will be recorded, in order.
     """
 
-    def __init__(self, static: StaticData, years):
+    def __init__(self, static: StaticData, years, *, firms: bool = False):
+        self.all_ids = np.asarray(static.place_ids, dtype=object)
         self.years = np.asarray(list(years), dtype=np.int64)
         self.place_idx = np.flatnonzero(static.internal)
         self.place_ids = [static.place_ids[i] for i in self.place_idx]
@@ -36,6 +40,10 @@ class Recorder:
         self.residual = np.full(T, np.nan)
         self.network_recomputations = 0
         self.n_recorded = 0
+        self.has_firms = firms
+        if firms:
+            self.firms = {v: np.zeros((T, n, K)) for v in FIRM_VARS}
+        self.migration: list[dict] = []
 
     def record(self, t: int, places: dict, sectors: dict, iterations: int, residual: float):
         """Store year index ``t``; arrays are over all places and are subset to internal ones."""
@@ -47,6 +55,81 @@ class Recorder:
         self.iterations[t] = iterations
         self.residual[t] = residual
         self.n_recorded = max(self.n_recorded, t + 1)
+
+    def record_firms(self, t: int, counts, stats, employment, z_levels):
+        """Store firm outcomes of year index ``t``.
+
+        Parameters
+        ----------
+        counts : ndarray, shape (N, K, Q)
+            Firms by productivity level (mass units).
+        stats : dict of ndarray, shape (N, K)
+            ``entries``, ``exits``, ``moved_in``, ``moved_out`` decided this year.
+        employment : ndarray, shape (N, K, Q)
+            Employment of one firm of each type.
+        z_levels : ndarray, shape (Q,)
+        """
+        idx = self.place_idx
+        c = counts[idx]
+        tot = c.sum(axis=2)
+        f = self.firms
+        f["firms"][t] = tot
+        f["entries"][t] = stats["entries"][idx]
+        f["exits"][t] = stats["exits"][idx]
+        f["relocations_in"][t] = stats["moved_in"][idx]
+        f["relocations_out"][t] = stats["moved_out"][idx]
+        emp = employment[idx]
+        for p, name in ((0.1, "employment_p10"), (0.5, "employment_p50"),
+                        (0.9, "employment_p90")):
+            f[name][t] = weighted_quantile(emp, c, p)
+        f["mean_productivity"][t] = np.divide((c * z_levels).sum(axis=2), tot,
+                                              out=np.zeros_like(tot), where=tot > 0)
+
+    def record_migration(self, year: int, flows):
+        """Store the non-negligible entries of a flow matrix (aggregate resolution)."""
+        o, d = np.nonzero(flows >= MIGRATION_MIN)
+        self.migration.append({"year": year, "origin": o, "destination": d,
+                               "movers": flows[o, d], "households": None})
+
+    def record_migration_pairs(self, year: int, origin, destination, scale: float):
+        """Store household-agent moves, aggregated by (origin, destination)."""
+        N = len(self.all_ids)
+        cnt = np.bincount(origin * N + destination, minlength=N * N)
+        cell = np.flatnonzero(cnt)
+        self.migration.append({"year": year, "origin": cell // N, "destination": cell % N,
+                               "movers": cnt[cell] * scale, "households": cnt[cell]})
+
+    def firm_frame(self) -> pd.DataFrame | None:
+        """Tidy table: one row per (year, place, sector); None without firm dynamics."""
+        if not self.has_firms:
+            return None
+        T = self.n_recorded
+        n, K = len(self.place_ids), len(self.sector_ids)
+        df = pd.DataFrame({
+            "year": np.repeat(self.years[:T], n * K),
+            "place": np.tile(np.repeat(np.asarray(self.place_ids, dtype=object), K), T),
+            "sector": np.tile(np.asarray(self.sector_ids, dtype=object), T * n),
+        })
+        for v in FIRM_VARS:
+            df[v] = self.firms[v][:T].reshape(-1)
+        return df
+
+    def migration_frame(self) -> pd.DataFrame | None:
+        """Tidy table of moves: year, origin, destination, movers (millions) [, households]."""
+        if not self.migration:
+            return None
+        agents = self.migration[0]["households"] is not None
+        cols = {
+            "year": np.concatenate([np.full(len(m["origin"]), m["year"])
+                                    for m in self.migration]),
+            "origin": self.all_ids[np.concatenate([m["origin"] for m in self.migration])],
+            "destination": self.all_ids[np.concatenate([m["destination"]
+                                                        for m in self.migration])],
+            "movers": np.concatenate([m["movers"] for m in self.migration]).astype(float),
+        }
+        if agents:
+            cols["households"] = np.concatenate([m["households"] for m in self.migration])
+        return pd.DataFrame(cols)
 
     def place_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (year, place)."""
@@ -72,3 +155,27 @@ class Recorder:
         for v in SECTOR_VARS:
             df[v] = self.sectors[v][:T].reshape(-1)
         return df
+
+
+def weighted_quantile(values, weights, p):
+    """Quantile p of ``values`` weighted by ``weights`` along the last axis (0 if no weight).
+
+    Parameters
+    ----------
+    values, weights : ndarray, shape (..., Q)
+    p : float in [0, 1]
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The smallest value whose cumulative weight share reaches p.
+    """
+    order = np.argsort(values, axis=-1)
+    v = np.take_along_axis(values, order, axis=-1)
+    w = np.take_along_axis(weights, order, axis=-1)
+    cw = np.cumsum(w, axis=-1)
+    tot = cw[..., -1:]
+    share = np.divide(cw, tot, out=np.zeros_like(cw), where=tot > 0)
+    j = np.argmax(share >= p - 1e-12, axis=-1)
+    out = np.take_along_axis(v, j[..., None], axis=-1)[..., 0]
+    return np.where(tot[..., 0] > 0, out, 0.0)

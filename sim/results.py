@@ -1,7 +1,8 @@
 """Results in memory and on disk (io layer: never imports the model or the kernels).
 
 A results folder holds ``manifest.json`` (resolved scenario, seed, versions, wall time, solver
-iterations and residuals), ``places.parquet`` and ``sectors.parquet`` (tidy tables). Folders
+iterations and residuals), ``places.parquet`` and ``sectors.parquet`` (tidy tables), and where
+the run has them ``firms.parquet`` and ``migration.parquet``. Folders
 are written atomically: built in a temporary sibling folder, then renamed into place; an
 existing folder is never replaced unless ``force=True``.
 """
@@ -21,6 +22,7 @@ from sim.errors import SimError
 
 MANIFEST = "manifest.json"
 TABLES = ("places", "sectors")
+OPTIONAL_TABLES = ("firms", "migration")
 RESULTS_FORMAT = 1
 
 
@@ -42,11 +44,19 @@ class Results:
         One row per (year, place, sector): output, employment, wage, firms, price_index.
     manifest : dict
         Run facts (see module docstring).
+    firms : pandas.DataFrame or None
+        Under ``firm_dynamics: entry_exit``, one row per (year, place, sector): firms, entries,
+        exits, relocations_in, relocations_out, employment_p10/p50/p90, mean_productivity.
+    migration : pandas.DataFrame or None
+        Logit migration: one row per (year, origin, destination) with movers (millions of
+        workers) and, at agent resolution, households (agents moved).
     """
 
     places: pd.DataFrame
     sectors: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    firms: pd.DataFrame | None = None
+    migration: pd.DataFrame | None = None
 
     def place_series(self, variable: str) -> pd.DataFrame:
         """A year x place table of one place variable."""
@@ -104,6 +114,10 @@ def write_results(results: Results, out, *, force: bool = False) -> Path:
     try:
         results.places.to_parquet(tmp / "places.parquet", index=False, engine="pyarrow")
         results.sectors.to_parquet(tmp / "sectors.parquet", index=False, engine="pyarrow")
+        for t in OPTIONAL_TABLES:
+            df = getattr(results, t)
+            if df is not None:
+                df.to_parquet(tmp / f"{t}.parquet", index=False, engine="pyarrow")
         manifest = dict(results.manifest, results_format=RESULTS_FORMAT)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         if out.exists():
@@ -137,12 +151,15 @@ def load_results(path) -> Results:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ResultsError(f"{path}/{MANIFEST}: corrupt ({e})") from None
     tables = {}
-    for t in TABLES:
+    for t in TABLES + OPTIONAL_TABLES:
         f = path / f"{t}.parquet"
         if not f.exists():
+            if t in OPTIONAL_TABLES:
+                continue
             raise ResultsError(f"{path}: missing {t}.parquet")
         try:
             tables[t] = pd.read_parquet(f, engine="pyarrow")
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise ResultsError(f"{f}: corrupt parquet ({type(e).__name__}: {e})") from None
-    return Results(places=tables["places"], sectors=tables["sectors"], manifest=manifest)
+    return Results(places=tables["places"], sectors=tables["sectors"], manifest=manifest,
+                   firms=tables.get("firms"), migration=tables.get("migration"))

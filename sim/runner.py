@@ -55,7 +55,13 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
     try:
         rec = model.run()
         places, sectors = rec.place_frame(), rec.sector_frame()
+        firms, migration = rec.firm_frame(), rec.migration_frame()
         seed_used = model.seed_used
+        agent_info = None
+        if sc.resolution == "agents":
+            agent_info = {"households": sc.agents.households, "firms": sc.agents.firms,
+                          "workers_per_household": model.households.scale,
+                          "firms_per_agent": model.firms.scale}
         solver = {
             "years": rec.years[: rec.n_recorded].tolist(),
             "iterations": rec.iterations[: rec.n_recorded].tolist(),
@@ -63,6 +69,7 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
             "tol": sc.solver.tol,
             "max_residual": float(np.max(rec.residual[: rec.n_recorded])),
             "network_recomputations": rec.network_recomputations,
+            "firm_spinup_rounds": getattr(model, "spinup_rounds", None),
         }
     finally:
         model.release()
@@ -75,6 +82,8 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         "start_year": int(places["year"].min()),
         "end_year": int(places["year"].max()),
         "resolution": sc.resolution,
+        "firm_dynamics": sc.parameters.firm_dynamics,
+        "agents": agent_info,
         "policies": [{"type": p.type, "start": p.start, "end": p.end, "label": p.label}
                      for p in sc.policies],
         "sim_version": __version__,
@@ -85,7 +94,8 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         "solver": solver,
         "scenario": scenario_to_dict(sc),
     }
-    return Results(places=places, sectors=sectors, manifest=manifest)
+    return Results(places=places, sectors=sectors, manifest=manifest, firms=firms,
+                   migration=migration)
 
 
 def default_out_dir(scenario: Scenario, seed: int | None = None, root="results") -> Path:

@@ -36,8 +36,11 @@ def test_run_writes_results_folder(tmp_path, capsys):
                  "2023"]) == 0
     printed = capsys.readouterr().out
     assert "TOTAL" in printed and str(out) in printed
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "places.parquet",
-                                                     "sectors.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "migration.parquet",
+                                                     "places.parquet", "sectors.parquet"]
+    mig = pd.read_parquet(out / "migration.parquet")
+    assert list(mig.columns) == ["year", "origin", "destination", "movers"]
+    assert (mig.movers > 0).all() and (mig.origin != mig.destination).all()
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 3 and man["name"] == "example"
     assert man["solver"]["max_residual"] < man["solver"]["tol"]

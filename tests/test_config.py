@@ -175,8 +175,8 @@ def test_roundtrip_fixture(name, tmp_path):
 
 def test_dump_is_fully_resolved():
     d = yaml.safe_load(dump_scenario(load_scenario(DATA / "csv_base.yaml")))
-    assert list(d) == ["schema_version", "name", "description", "seed", "resolution", "time",
-                       "region", "parameters", "solver", "policies"]
+    assert list(d) == ["schema_version", "name", "description", "seed", "resolution", "agents",
+                       "time", "region", "parameters", "solver", "policies"]
     assert d["schema_version"] == SCHEMA_VERSION
     assert list(d["region"]["modes"]) == DEFAULT_MODE_IDS
     assert all(isinstance(d["region"][t], list) for t in ("places", "sectors", "links"))
@@ -401,7 +401,7 @@ BAD = [
     ("max_iter", _set("solver", {"max_iter": 0}), "solver.max_iter", 0),
     ("tol", _set("solver", {"tol": -1e-9}), "solver.tol", -1e-9),
     ("time", _set("time", "end", 2019), "time.end", 2019),
-    ("resolution", _set("resolution", "agents"), "resolution", "agents"),
+    ("resolution", _set("resolution", "microsim"), "resolution", "microsim"),
     ("seed", _set("seed", -1), "seed", -1),
     ("seed-float", _set("seed", 1.5), "seed", 1.5),
     ("name", _set("name", "a/b"), "name", "a/b"),
@@ -695,7 +695,10 @@ def scenarios(draw):
             reference_cost=draw(POS), value_of_time_passenger=draw(NONNEG),
             agglomeration=draw(num(-1, 1)), migration_rule=draw(st.sampled_from(
                 ["logit", "replicator", "none"])), reconsider_share=draw(num(0, 1)),
-            migration_elasticity=draw(POS), replicator_speed=draw(POS)),
+            migration_elasticity=draw(POS), replicator_speed=draw(POS),
+            hukou_cost=draw(NONNEG), firm_dynamics=draw(st.sampled_from(["free_entry",
+                                                                          "entry_exit"])),
+            productivity_levels=draw(st.integers(2, 15))),
         solver=Solver(tol=draw(num(0, 1, exclude_min=True)), max_iter=draw(st.integers(1, 10**6)),
                       damping=draw(num(0, 1, exclude_min=True)), anderson=draw(st.integers(0, 9))),
         policies=tuple(policies))
@@ -718,3 +721,30 @@ def test_roundtrip_property_through_a_file(tmp_path):
         assert load_scenario(f) == sc
 
     check()
+
+
+@pytest.mark.parametrize("patch,key,value", [
+    ({"resolution": "agents"}, "parameters.firm_dynamics", "free_entry"),
+    ({"resolution": "agents", "parameters": {"firm_dynamics": "entry_exit",
+                                             "migration_rule": "replicator"}},
+     "parameters.migration_rule", "replicator"),
+    ({"parameters": {"firm_dynamics": "melitz"}}, "parameters.firm_dynamics", "melitz"),
+    ({"agents": {"households": 0}}, "agents.households", "0"),
+    ({"parameters": {"productivity_levels": 1}}, "parameters.productivity_levels", "1"),
+    ({"policies": [{"type": "firm_subsidy", "start": 2021, "rate": 1.5}]},
+     "policies[0].rate", "1.5"),
+])
+def test_agent_and_firm_settings_validated(tmp_path, patch, key, value):
+    base = yaml.safe_load((DATA / "inline.yaml").read_text())
+    base.pop("policies", None)
+    for k, v in patch.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            base[k].update(v)
+        else:
+            base[k] = v
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(base))
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(f)
+    msg = str(e.value)
+    assert "s.yaml" in msg and key in msg and value in msg

@@ -37,12 +37,16 @@ import yaml
 
 from sim.config.defaults import DEFAULT_MODES
 from sim.config.schema import (
+    FIRM_DYNAMICS,
     MIGRATION_RULES,
     POLICY_TYPES,
     RESOLUTIONS,
     SCHEMA_VERSION,
+    Agents,
     AmenityPolicy,
+    EntryCostPolicy,
     ExternalDemandPolicy,
+    FirmSubsidyPolicy,
     Link,
     LinkPolicy,
     Mode,
@@ -79,8 +83,8 @@ SUFFIXES = (".yaml", ".yml")
 TABLES: dict[str, type] = {
     "places": Place, "sectors": Sector, "links": Link, "place_sectors": PlaceSector,
 }
-TOP_KEYS = ("schema_version", "name", "description", "extends", "seed", "resolution", "time",
-            "region", "parameters", "solver", "policies")
+TOP_KEYS = ("schema_version", "name", "description", "extends", "seed", "resolution", "agents",
+            "time", "region", "parameters", "solver", "policies")
 REGION_KEYS = ("places", "sectors", "links", "modes", "place_sectors")
 LINK_ACTIONS = ("open", "upgrade", "close")
 SHARE_TOL = 1e-9
@@ -462,6 +466,7 @@ _GT0 = _rule(lambda x: x > 0, "must be > 0")
 _GE0 = _rule(lambda x: x >= 0, "must be >= 0")
 _GT1 = _rule(lambda x: x > 1, "must be > 1")
 _GE1 = _rule(lambda x: x >= 1, "must be >= 1")
+_GE2 = _rule(lambda x: x >= 2, "must be >= 2")
 _UNIT = _rule(lambda x: 0 <= x <= 1, "must be in [0, 1]")
 _UNIT_OPEN = _rule(lambda x: 0 <= x < 1, "must be in [0, 1)")
 _UNIT_LOPEN = _rule(lambda x: 0 < x <= 1, "must be in (0, 1]")
@@ -484,13 +489,22 @@ _RULES: dict[type, dict[str, tuple]] = {
                  "sector_elasticity": _GT0, "migration_elasticity": _GT0,
                  "reconsider_share": _UNIT, "migration_cost_fixed": _GE0,
                  "migration_cost_per_hour": _GE0, "migration_cost_external": _GE0,
-                 "replicator_speed": _GT0},
+                 "replicator_speed": _GT0, "hukou_cost": _GE0, "hukou_share": _UNIT,
+                 "hukou_conversion": _UNIT, "firm_exit_rate": _UNIT_OPEN,
+                 "firm_loss_exit": _UNIT, "firm_entry_rate": _GE0, "firm_entry_logit": _GT0,
+                 "firm_entry_cost": _GE0, "firm_relocation_share": _UNIT,
+                 "firm_moving_cost": _GE0, "productivity_persistence": _UNIT_OPEN,
+                 "productivity_dispersion": _GE0, "productivity_levels": _GE2,
+                 "firm_spinup_max": _GE0},
+    Agents: {"households": _GE1, "firms": _GE1},
     Solver: {"tol": _GT0, "max_iter": _GE1, "damping": _UNIT_LOPEN, "anderson": _GE0},
     Policy: {"cost_cny": _GE0},
     LinkPolicy: {"km": _GE0, "hours": _GE0, "fixed_cost": _GE0},
     ProductivityPolicy: {"factor": _GT0, "phase_in": _GE0},
     AmenityPolicy: {"factor": _GT0, "phase_in": _GE0},
     ExternalDemandPolicy: {"factor": _GT0, "phase_in": _GE0},
+    FirmSubsidyPolicy: {"rate": _UNIT_OPEN, "phase_in": _GE0},
+    EntryCostPolicy: {"factor": _GT0, "phase_in": _GE0},
 }
 
 
@@ -724,6 +738,20 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
     if par.migration_rule not in MIGRATION_RULES:
         ploc.at("migration_rule").fail(par.migration_rule,
                                        f"must be one of: {', '.join(MIGRATION_RULES)}")
+    if par.firm_dynamics not in FIRM_DYNAMICS:
+        ploc.at("firm_dynamics").fail(par.firm_dynamics,
+                                      f"must be one of: {', '.join(FIRM_DYNAMICS)}")
+    aloc = root.at("agents")
+    agents = _record(Agents, _mapping(data.get("agents"), aloc, "households, firms"), aloc)
+    _check_rules(agents, aloc)
+    if resolution == "agents":
+        if par.firm_dynamics != "entry_exit":
+            ploc.at("firm_dynamics").fail(
+                par.firm_dynamics, "resolution 'agents' needs firm_dynamics: entry_exit (firm "
+                                   "agents follow entry/exit dynamics; free entry has no firms)")
+        if par.migration_rule == "replicator":
+            ploc.at("migration_rule").fail(
+                par.migration_rule, "resolution 'agents' supports the logit or none rules")
     sloc = root.at("solver")
     solver = _record(Solver, _mapping(data.get("solver"), sloc, "solver settings"), sloc)
     _check_rules(solver, sloc)
@@ -731,7 +759,8 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
     region = _region(data.get("region"), root.at("region"), par)
     policies = _policies(data.get("policies"), root.at("policies"), region)
     return Scenario(name=name, region=region, description=description, seed=seed,
-                    resolution=resolution, time=time, parameters=par, solver=solver,
+                    resolution=resolution, agents=agents, time=time, parameters=par,
+                    solver=solver,
                     policies=policies, schema_version=data["schema_version"], source=source)
 
 
@@ -848,6 +877,7 @@ def scenario_to_dict(scenario: Scenario) -> dict:
         "description": s.description,
         "seed": int(s.seed),
         "resolution": s.resolution,
+        "agents": _as_dict(s.agents),
         "time": _as_dict(s.time),
         "region": {
             "places": [_as_dict(p) for p in reg.places],

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, fields
 SCHEMA_VERSION = 1
 
 MIGRATION_RULES = ("logit", "replicator", "none")
-RESOLUTIONS = ("aggregate",)
+RESOLUTIONS = ("aggregate", "agents")
+FIRM_DYNAMICS = ("free_entry", "entry_exit")
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,21 @@ class Parameters:
     migration_cost_per_hour: float = 0.05
     migration_cost_external: float = 4.0
     replicator_speed: float = 0.5
+    hukou_cost: float = 0.0
+    hukou_share: float = 1.0
+    hukou_conversion: float = 0.10
+    firm_dynamics: str = "free_entry"
+    firm_exit_rate: float = 0.05
+    firm_loss_exit: float = 0.5
+    firm_entry_rate: float = 0.08
+    firm_entry_logit: float = 2.0
+    firm_entry_cost: float = 0.5
+    firm_relocation_share: float = 0.02
+    firm_moving_cost: float = 1.0
+    productivity_persistence: float = 0.9
+    productivity_dispersion: float = 0.5
+    productivity_levels: int = 7
+    firm_spinup_max: int = 300
 
 
 @dataclass(frozen=True)
@@ -237,6 +253,22 @@ class Solver:
     max_iter: int = 10_000
     damping: float = 0.5
     anderson: int = 5
+
+
+@dataclass(frozen=True)
+class Agents:
+    """Agent counts at ``resolution: agents`` (base year).
+
+    Attributes
+    ----------
+    households : int
+        Household agents; each represents (base-year internal population) / households workers.
+    firms : int
+        Firm agents; each represents (base-year firm mass) / firms firms.
+    """
+
+    households: int = 100_000
+    firms: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -329,8 +361,36 @@ class ExternalDemandPolicy(Policy):
     type = "external_demand"
 
 
+@dataclass(frozen=True)
+class FirmSubsidyPolicy(Policy):
+    """Pay a share ``rate`` of the fixed cost of firms in named places and sectors.
+
+    Acts on firm decisions (exit, entry, relocation: [F1]) under ``firm_dynamics: entry_exit``.
+    """
+
+    places: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    rate: float = 0.0
+    phase_in: int = 0
+
+    type = "firm_subsidy"
+
+
+@dataclass(frozen=True)
+class EntryCostPolicy(Policy):
+    """Multiply the entry cost of firms entering named places and sectors ([F5])."""
+
+    places: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    factor: float = 1.0
+    phase_in: int = 0
+
+    type = "entry_cost"
+
+
 POLICY_TYPES: dict[str, type[Policy]] = {
-    cls.type: cls for cls in (LinkPolicy, ProductivityPolicy, AmenityPolicy, ExternalDemandPolicy)
+    cls.type: cls for cls in (LinkPolicy, ProductivityPolicy, AmenityPolicy, ExternalDemandPolicy,
+                              FirmSubsidyPolicy, EntryCostPolicy)
 }
 
 
@@ -343,6 +403,7 @@ class Scenario:
     description: str = ""
     seed: int = 0
     resolution: str = "aggregate"
+    agents: Agents = field(default_factory=Agents)
     time: TimeSpan = field(default_factory=TimeSpan)
     parameters: Parameters = field(default_factory=Parameters)
     solver: Solver = field(default_factory=Solver)

@@ -490,6 +490,13 @@ def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow,
         real = np.where(np.isfinite(consumer_price) & (consumer_price > 0),
                         W / ((1.0 - inp.housing_share) * consumer_price), 0.0)
     mean_wage = np.where(ext, inp.ext_wage, (shares * wage).sum(axis=1))
+    if inp.firm_count is not None:
+        # sectors without firms: report (and price entry at) the place's mean wage
+        idle = (~ext[:, None]) & (inp.firm_count <= 0)
+        wage = np.where(idle, mean_wage[:, None], wage)
+        with np.errstate(divide="ignore", over="ignore"):
+            unit = (wage / (rho * inp.productivity)) ** (1.0 - sigma)
+        operating_profit = unit * ma / sigma
     return EquilibriumResult(
         wage=wage, wage_index=W, mean_wage=mean_wage, employment=emp, firms=firms,
         revenue=revenue, price_index=price_index, income=income, expenditure=expenditure,
