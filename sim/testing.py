@@ -71,3 +71,139 @@ def synthetic_scenario(n_places: int, n_sectors: int, *, seed: int = 0, years: i
     return Scenario(name=f"synthetic-{n_places}x{n_sectors}", region=region, seed=seed,
                     time=TimeSpan(2020, 2020 + years - 1), parameters=Parameters(),
                     solver=Solver())
+
+
+# --------------------------------------------------------------------------------------------
+# Slow reference: the firm entry/location decision written the usual Mesa way.
+
+def _naive_classes():
+    import math
+
+    import mesa
+
+    class _NaiveEntrant(mesa.Agent):
+        """One potential entrant firm: a Python loop over places, then an inverse-CDF draw."""
+
+        def __init__(self, model, sector):
+            super().__init__(model)
+            self.sector = sector
+            self.probs = None
+            self.choice = None
+
+        def step(self):
+            m = self.model
+            k = self.sector
+            weights = []
+            for n in range(m.n_places):
+                if not m.eligible[n]:
+                    weights.append(0.0)
+                    continue
+                vbar = 0.0
+                for q in range(len(m.entry_dist)):
+                    v = m.zeta[k][q] * m.o[n][k] / (m.w[n][k] * m.F[k]) - (1.0 - m.subsidy[n][k])
+                    vbar += m.entry_dist[q] * v
+                vbar -= m.entry_cost[n][k]
+                weights.append(math.exp(m.lam * vbar))
+            total = 1.0 + sum(weights)  # outside option (not entering) has value 0
+            self.probs = [wt / total for wt in weights]
+            u = self.random.random()
+            cum, choice = 0.0, -1
+            for n, p in enumerate(self.probs):
+                cum += p
+                if u < cum:
+                    choice = n
+                    break
+            self.choice = choice
+
+    class _NaiveEntryModel(mesa.Model):
+        """Entrants as one ``mesa.Agent`` each, activated by ``shuffle_do('step')``."""
+
+        def __init__(self, sectors, *, operating_profit, wage, fixed_cost, zeta, entry_dist,
+                     subsidy, entry_cost, logit, eligible, seed):
+            super().__init__(seed=seed)
+            self.o, self.w = operating_profit.tolist(), wage.tolist()
+            self.F, self.zeta = fixed_cost.tolist(), zeta.tolist()
+            self.entry_dist = entry_dist.tolist()
+            self.subsidy, self.entry_cost = subsidy.tolist(), entry_cost.tolist()
+            self.lam, self.eligible = float(logit), eligible.tolist()
+            self.n_places = len(self.eligible)
+            for k in sectors:
+                _NaiveEntrant(self, int(k))
+
+        def step(self):
+            self.agents.shuffle_do("step")
+
+    return _NaiveEntrant, _NaiveEntryModel
+
+
+def naive_entry_model(sectors, **kw):
+    """Build the Mesa-style reference model of entrants' location choice (see module notes).
+
+    Keyword arguments: ``operating_profit``, ``wage`` (N, K), ``fixed_cost`` (K,), ``zeta``
+    (K, Q), ``entry_dist`` (Q,), ``subsidy``, ``entry_cost`` (N, K), ``logit``, ``eligible``
+    (N,), ``seed``. After ``step()``, every agent holds ``probs`` (per place) and ``choice``
+    (place index, or -1 for not entering).
+    """
+    _, model_cls = _naive_classes()
+    return model_cls(sectors, **kw)
+
+
+def vectorized_entry(rng, sectors, entry_probs):
+    """The same decision, vectorized: per-sector probabilities once, inverse-CDF per entrant.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    sectors : ndarray of int, shape (F,)
+    entry_probs : ndarray, shape (N, K)
+        P^e_nk from ``sim.kernels.firms.decision_probabilities`` (outside option = 1 - sum).
+
+    Returns
+    -------
+    ndarray of int, shape (F,)
+        Chosen place, or -1 for not entering.
+    """
+    from sim.kernels.choice import cdf_rows, sample_categorical
+
+    N, K = entry_probs.shape
+    probs = np.column_stack([entry_probs.T, 1.0 - entry_probs.sum(axis=0)])
+    choice = sample_categorical(cdf_rows(probs), sectors, rng.random(len(sectors)))
+    return np.where(choice == N, -1, choice)
+
+
+def entry_problem(n_places: int, n_sectors: int, *, seed: int = 0, levels: int = 7):
+    """Random inputs of the entrants' location decision (for tests and benchmarks).
+
+    Returns
+    -------
+    kw : dict
+        Keyword arguments of :func:`naive_entry_model` (without ``seed``).
+    rules : sim.kernels.firms.FirmRules
+    """
+    from sim.kernels.choice import rouwenhorst, stationary
+    from sim.kernels.firms import FirmRules
+
+    rng = np.random.default_rng(seed)
+    grid, P = rouwenhorst(levels, 0.9, 0.5 * np.sqrt(1 - 0.81))
+    pi = stationary(P)
+    sigma = rng.choice([4.0, 5.0, 6.0], n_sectors)
+    raw = np.exp((sigma[:, None] - 1) * grid[None, :])
+    zeta = raw / (raw @ pi)[:, None]
+    wage = rng.uniform(0.5, 2.0, (n_places, n_sectors))
+    kw = dict(operating_profit=wage * rng.uniform(0.5, 1.5, (n_places, n_sectors)), wage=wage,
+              fixed_cost=np.ones(n_sectors), zeta=zeta, entry_dist=pi,
+              subsidy=np.where(rng.random((n_places, n_sectors)) < 0.1, 0.3, 0.0),
+              entry_cost=np.full((n_places, n_sectors), 0.5), logit=2.0,
+              eligible=rng.random(n_places) < 0.95)
+    rules = FirmRules(exit_rate=0.05, loss_exit=0.5, entry_logit=2.0, relocation_share=0.02,
+                      moving_cost=1.0, transition=P, entry_dist=pi)
+    return kw, rules
+
+
+def vectorized_entry_probs(kw, rules):
+    """P^e_nk of the entry problem through the engine's kernels."""
+    from sim.kernels.firms import decision_probabilities, firm_values
+
+    v = firm_values(kw["operating_profit"], kw["wage"], kw["fixed_cost"], kw["zeta"],
+                    kw["subsidy"])
+    return decision_probabilities(v, rules, kw["eligible"], kw["entry_cost"]).entry
