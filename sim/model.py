@@ -139,7 +139,8 @@ class SimModel(mesa.Model):
         Start from the free-entry equilibrium's M_nk spread over productivity levels by the
         stationary distribution, then iterate the continuum demography [F2]-[F5] with the
         equilibrium re-solved each round, holding households and primitives at the base year
-        (a spin-up), until the masses change by less than 1e-8 (relative) or
+        (a spin-up, damped by averaging old and new masses, which keeps the stationary state
+        and removes period-2 cycles), until the masses change by less than 1e-6 (relative) or
         ``firm_spinup_max`` rounds. Agents are then sampled from these masses, so both
         resolutions start from the same state in expectation.
         """
@@ -148,7 +149,8 @@ class SimModel(mesa.Model):
         self.rules = fk.FirmRules(
             exit_rate=par.firm_exit_rate, loss_exit=par.firm_loss_exit,
             entry_logit=par.firm_entry_logit, relocation_share=par.firm_relocation_share,
-            moving_cost=par.firm_moving_cost, transition=P, entry_dist=pi)
+            moving_cost=par.firm_moving_cost, transition=P, entry_dist=pi,
+            profit_noise=par.firm_profit_noise)
         slv = self.scenario.solver
         inp, prim, _ = self.equilibrium_inputs(free_entry=True)
         eq = solve_equilibrium(inp, tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
@@ -165,8 +167,10 @@ class SimModel(mesa.Model):
             self._wage = eq.wage
             before = self.firms.M
             self.firms.step(self._decisions(eq, prim), self.rules, self.entry_pool)
+            # damped: same stationary state, no period-2 cycles of the discrete-time map
+            self.firms.M = 0.5 * (before + self.firms.M)
             self.spinup_rounds = r
-            if np.max(np.abs(self.firms.M - before)) <= 1e-8 * np.max(before):
+            if np.max(np.abs(self.firms.M - before)) <= 1e-6 * np.max(before):
                 break
         if agents:
             self.firms = AgentFirms(self.streams["firms"], self.firms.M, self.zeta,
@@ -176,8 +180,12 @@ class SimModel(mesa.Model):
         """Per-type firm decision probabilities given this year's equilibrium."""
         st, par = self.static, self.scenario.parameters
         v = fk.firm_values(eq.operating_profit, eq.wage, st.fixed_cost, self.zeta, prim.subsidy)
+        # sites for entrants and relocating firms: the sector's workers at the place plus 1%
+        # of the place's mobile workers (so that a sector can start where it is absent) [F3]
+        size = eq.employment + 0.01 * self.mobile[:, None]
         return fk.decision_probabilities(v, self.rules, st.internal,
-                                         par.firm_entry_cost * prim.entry_cost)
+                                         par.firm_entry_cost * prim.entry_cost,
+                                         size=np.where(st.internal[:, None], size, 0.0))
 
     def equilibrium_inputs(self, *, free_entry: bool = False):
         """Primitives, network matrices and equilibrium inputs of the current year.

@@ -103,8 +103,12 @@ def _naive_classes():
                     v = m.zeta[k][q] * m.o[n][k] / (m.w[n][k] * m.F[k]) - (1.0 - m.subsidy[n][k])
                     vbar += m.entry_dist[q] * v
                 vbar -= m.entry_cost[n][k]
-                weights.append(math.exp(m.lam * vbar))
-            total = 1.0 + sum(weights)  # outside option (not entering) has value 0
+                weights.append(m.size[n][k] * math.exp(m.lam * vbar))
+            outside = 0.0  # not entering: value 0, weight = total sites of the sector
+            for n in range(m.n_places):
+                if m.eligible[n]:
+                    outside += m.size[n][k]
+            total = outside + sum(weights)
             self.probs = [wt / total for wt in weights]
             u = self.random.random()
             cum, choice = 0.0, -1
@@ -119,13 +123,14 @@ def _naive_classes():
         """Entrants as one ``mesa.Agent`` each, activated by ``shuffle_do('step')``."""
 
         def __init__(self, sectors, *, operating_profit, wage, fixed_cost, zeta, entry_dist,
-                     subsidy, entry_cost, logit, eligible, seed):
+                     subsidy, entry_cost, logit, eligible, size, seed):
             super().__init__(seed=seed)
             self.o, self.w = operating_profit.tolist(), wage.tolist()
             self.F, self.zeta = fixed_cost.tolist(), zeta.tolist()
             self.entry_dist = entry_dist.tolist()
             self.subsidy, self.entry_cost = subsidy.tolist(), entry_cost.tolist()
             self.lam, self.eligible = float(logit), eligible.tolist()
+            self.size = size.tolist()
             self.n_places = len(self.eligible)
             for k in sectors:
                 _NaiveEntrant(self, int(k))
@@ -141,8 +146,8 @@ def naive_entry_model(sectors, **kw):
 
     Keyword arguments: ``operating_profit``, ``wage`` (N, K), ``fixed_cost`` (K,), ``zeta``
     (K, Q), ``entry_dist`` (Q,), ``subsidy``, ``entry_cost`` (N, K), ``logit``, ``eligible``
-    (N,), ``seed``. After ``step()``, every agent holds ``probs`` (per place) and ``choice``
-    (place index, or -1 for not entering).
+    (N,), ``size`` (N, K), ``seed``. After ``step()``, every agent holds ``probs`` (per place)
+    and ``choice`` (place index, or -1 for not entering).
     """
     _, model_cls = _naive_classes()
     return model_cls(sectors, **kw)
@@ -194,7 +199,8 @@ def entry_problem(n_places: int, n_sectors: int, *, seed: int = 0, levels: int =
               fixed_cost=np.ones(n_sectors), zeta=zeta, entry_dist=pi,
               subsidy=np.where(rng.random((n_places, n_sectors)) < 0.1, 0.3, 0.0),
               entry_cost=np.full((n_places, n_sectors), 0.5), logit=2.0,
-              eligible=rng.random(n_places) < 0.95)
+              eligible=rng.random(n_places) < 0.95,
+              size=rng.lognormal(0.0, 1.0, (n_places, n_sectors)))
     rules = FirmRules(exit_rate=0.05, loss_exit=0.5, entry_logit=2.0, relocation_share=0.02,
                       moving_cost=1.0, transition=P, entry_dist=pi)
     return kw, rules
@@ -206,4 +212,5 @@ def vectorized_entry_probs(kw, rules):
 
     v = firm_values(kw["operating_profit"], kw["wage"], kw["fixed_cost"], kw["zeta"],
                     kw["subsidy"])
-    return decision_probabilities(v, rules, kw["eligible"], kw["entry_cost"]).entry
+    return decision_probabilities(v, rules, kw["eligible"], kw["entry_cost"],
+                                  size=kw["size"]).entry

@@ -234,6 +234,7 @@ class Parameters:
     firm_dynamics: str = "free_entry"
     firm_exit_rate: float = 0.05
     firm_loss_exit: float = 0.5
+    firm_profit_noise: float = 0.25
     firm_entry_rate: float = 0.08
     firm_entry_logit: float = 2.0
     firm_entry_cost: float = 0.5

@@ -261,15 +261,27 @@ def _supply(employment, wage, productivity, sigma, fixed_cost):
         return employment / (sigma * fixed_cost) * (wage / (rho * productivity)) ** (1.0 - sigma)
 
 
+MIN_VARIABLE_SHARE = 0.1  # firms can use at most 90% of a place-sector's workers as fixed labour
+
+
+def _operating_share(inp, ext, emp):
+    """Share of firms that can operate: M_op = min(M, (1 - 0.1) L_nk / F) [E12]."""
+    cap = (1.0 - MIN_VARIABLE_SHARE) * emp / inp.fixed_cost
+    M = inp.firm_count
+    share = np.divide(np.minimum(M, cap), M, out=np.ones_like(M), where=M > 0)
+    return np.where(ext[:, None], 1.0, share)
+
+
 def _supply_terms(inp, ext, wage, emp):
-    """S_nk [E4]: free entry from employment, or the given productivity-weighted firm mass."""
+    """S_nk [E4]: free entry from employment, or the operating productivity-weighted mass."""
     supply = _supply(emp, wage, inp.productivity, inp.sigma, inp.fixed_cost)
     if inp.firm_count is None:
         return supply
     rho = (inp.sigma - 1.0) / inp.sigma
     with np.errstate(divide="ignore"):
         unit = (wage / (rho * inp.productivity)) ** (1.0 - inp.sigma)
-    return np.where(ext[:, None], supply, inp.firm_index * unit)
+    op = _operating_share(inp, ext, emp)
+    return np.where(ext[:, None], supply, op * inp.firm_index * unit)
 
 
 def _demand_term(ppow, expenditure, sigma):
@@ -295,9 +307,10 @@ def _evaluate(x, inp, ext, kappa):
     rho = (inp.sigma - 1.0) / inp.sigma
     if firm_mode:
         # revenue = wage bill / rho: variable labour (L - F M) earns rho of revenue   [E11]
-        variable = emp - inp.fixed_cost * np.where(ext[:, None], 0.0, inp.firm_count)
-        labour_income = (np.where(ext[:, None], 0.0, wage * variable / rho)).sum(axis=1) \
-            + inp.ag_wage * inp.ag_workers
+        op = _operating_share(inp, ext, emp)
+        variable = emp - inp.fixed_cost * np.where(ext[:, None], 0.0, op * inp.firm_count)
+        labour_income = (np.where(ext[:, None], 0.0, wage * variable / rho)
+                         ).sum(axis=1) + inp.ag_wage * inp.ag_workers
     else:
         labour_income = (wage * emp).sum(axis=1) + inp.ag_wage * inp.ag_workers
     income = np.where(ext, inp.ext_income, labour_income / (1.0 - inp.housing_share))
@@ -307,10 +320,9 @@ def _evaluate(x, inp, ext, kappa):
     ma = market_access(_demand_term(ppow, expenditure, inp.sigma), inp.freeness, inp.group)
     with np.errstate(divide="ignore", invalid="ignore"):
         if firm_mode:
-            # labour market: rho R / w + F M = L_nk, R = Mz (w/(rho A))^(1-sigma) MA    [E11]
-            free = np.maximum(variable, 1e-12 * np.maximum(emp, 1e-300))
+            # labour market: rho R / w + F M_op = L_nk, R = Z_op (w/(rho A))^(1-sigma) MA [E11]
             x_new = ((inp.sigma - 1.0) * np.log(rho * inp.productivity) + np.log(ma)
-                     + np.log(rho * inp.firm_index) - np.log(free)) / inp.sigma
+                     + np.log(rho * op * inp.firm_index) - np.log(variable)) / inp.sigma
             x_new = np.where(active, x_new, x)
         else:
             # w^sigma = (rho A)^(sigma-1) MA / (sigma F)                                [E6]
@@ -379,7 +391,11 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
     """
     ext = ~np.asarray(inp.internal, dtype=bool)
     N, K = inp.productivity.shape
-    x = np.zeros((N, K), dtype=FLOAT) if wage0 is None else np.log(np.asarray(wage0, FLOAT))
+    if wage0 is None:
+        x = np.zeros((N, K), dtype=FLOAT)
+    else:
+        w0 = np.asarray(wage0, FLOAT)
+        x = np.log(np.where(np.isfinite(w0) & (w0 > 0), w0, 1.0))
     anchored = bool(ext.any()) or float((inp.ag_wage * inp.ag_workers).sum()) > 0.0
     intern = ~ext
     kappa = float(inp.sector_elasticity)
@@ -444,14 +460,6 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
         raise ConvergenceError("max_iter reached", iterations=it, residual=residual, tol=tol,
                                year=year)
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
-    if inp.firm_count is not None:
-        short = intern[:, None] & (inp.firm_count > 0) & (emp <= inp.fixed_cost * inp.firm_count)
-        if short.any():
-            n, k = np.argwhere(short)[0]
-            raise ConvergenceError(
-                f"place {n}, sector {k}: fixed labour of {inp.firm_count[n, k]:.4g} firms exceeds "
-                f"its workers {emp[n, k]:.4g}", iterations=it, residual=residual, tol=tol,
-                year=year)
     return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
                      it, residual)
 
@@ -493,10 +501,12 @@ def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow,
     if inp.firm_count is not None:
         # sectors without firms: report (and price entry at) the place's mean wage
         idle = (~ext[:, None]) & (inp.firm_count <= 0)
-        wage = np.where(idle, mean_wage[:, None], wage)
+        reservation = np.where(mean_wage > 0, mean_wage, inp.ag_wage)
+        wage = np.where(idle, reservation[:, None], wage)
         with np.errstate(divide="ignore", over="ignore"):
             unit = (wage / (rho * inp.productivity)) ** (1.0 - sigma)
-        operating_profit = unit * ma / sigma
+        # expected operating profit of a firm: only the operating share sells     [E12]
+        operating_profit = unit * ma / sigma * _operating_share(inp, ext, emp)
     return EquilibriumResult(
         wage=wage, wage_index=W, mean_wage=mean_wage, employment=emp, firms=firms,
         revenue=revenue, price_index=price_index, income=income, expenditure=expenditure,

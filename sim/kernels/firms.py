@@ -39,6 +39,9 @@ class FirmRules:
         Share of firms reconsidering their location each year.
     moving_cost : float
         Cost of relocating, in units of a year's fixed cost.
+    profit_noise : float
+        b, scale of a transitory logistic profit shock: a firm of value v makes a loss with
+        probability 1 / (1 + exp(v / b)) (b = 0: exactly when v < 0).
     transition : ndarray, shape (Q, Q)
         Productivity transition matrix.
     entry_dist : ndarray, shape (Q,)
@@ -52,6 +55,7 @@ class FirmRules:
     moving_cost: float
     transition: np.ndarray
     entry_dist: np.ndarray
+    profit_noise: float = 0.0
 
 
 def firm_values(operating_profit, wage, fixed_cost, zeta, subsidy):
@@ -109,21 +113,25 @@ class Decisions:
     entry: np.ndarray
 
 
-def decision_probabilities(v, rules: FirmRules, eligible, entry_cost):
+def decision_probabilities(v, rules: FirmRules, eligible, entry_cost, size=None):
     r"""Exit, relocation and entry probabilities per firm type.
 
     .. math::
-        e_{nkq} &= \delta + (1-\delta)\,\chi\,\mathbb 1[v_{nkq} < 0]            && [F2]\\
+        e_{nkq} &= \delta + (1-\delta)\,\chi\,\Pr[v_{nkq} + b\,\varepsilon < 0]  && [F2]\\
         m_{nkq} &= \varrho\,\frac{e^{-\lambda c}(A_{kq} - a_{nkq})}
                    {a_{nkq}(1-e^{-\lambda c}) + e^{-\lambda c} A_{kq}},
-                   \quad a_{nkq} = e^{\lambda v_{nkq}},\ A_{kq} = \sum_m a_{mkq}  && [F3]\\
-        P^{e}_{nk} &= \frac{e^{\lambda \bar v_{nk}}}{1 + \sum_m e^{\lambda \bar v_{mk}}},
+                   \quad a_{nkq} = H_n e^{\lambda v_{nkq}},\ A_{kq} = \sum_m a_{mkq}  && [F3]\\
+        P^{e}_{nk} &= \frac{H_n e^{\lambda \bar v_{nk}}}{\sum_m H_m + \sum_m H_m
+                   e^{\lambda \bar v_{mk}}},
                    \quad \bar v_{nk} = \sum_q \pi_q v_{nkq} - f^e_{nk}            && [F5]
 
+    with a standard logistic transitory shock epsilon (b = 0: the indicator of v < 0).
     [F3] is the logit choice among staying (no cost) and moving to any other place (cost c in
     fixed-cost units) of a reconsidering firm; [F5] the logit choice of a potential entrant
-    among places and not entering (value 0), with expected profit over the entrants'
-    productivity distribution pi and entry cost f^e.
+    among places and not entering (value 0, weight sum_m H_mk), with expected profit over the
+    entrants' productivity distribution pi and entry cost f^e. H_n is a size variable (number
+    of sites; the engine uses the sector's workers at the place plus 1% of the place's
+    workers), so that choices scale with local size (McFadden 1978).
 
     Parameters
     ----------
@@ -134,6 +142,8 @@ def decision_probabilities(v, rules: FirmRules, eligible, entry_cost):
         Places where firms can be (internal places).
     entry_cost : ndarray, shape (N, K)
         f^e in fixed-cost units.
+    size : ndarray, shape (N,) or (N, K), optional
+        Size variable H_n (or H_nk) > 0 of eligible places (default: 1 everywhere).
 
     Returns
     -------
@@ -144,11 +154,21 @@ def decision_probabilities(v, rules: FirmRules, eligible, entry_cost):
     .. [1] McFadden, D. (1974). Conditional logit analysis of qualitative choice behavior.
     .. [2] Hopenhayn, H. (1992). Entry, exit, and firm dynamics in long run equilibrium.
        Econometrica 60(5).
+    .. [3] McFadden, D. (1978). Modelling the choice of residential location. In Spatial
+       Interaction Theory and Planning Models.
     """
     N, K, Q = v.shape
     lam, c = rules.entry_logit, rules.moving_cost
-    ex = rules.exit_rate + (1.0 - rules.exit_rate) * rules.loss_exit * (v < 0.0)
-    lv = np.where(eligible[:, None, None], lam * v, -np.inf)
+    if rules.profit_noise > 0:
+        loss = 0.5 * (1.0 - np.tanh(v / (2.0 * rules.profit_noise)))  # logistic cdf at -v/b
+    else:
+        loss = (v < 0.0).astype(float)
+    ex = rules.exit_rate + (1.0 - rules.exit_rate) * rules.loss_exit * loss
+    H = np.ones((N, K)) if size is None else np.asarray(size, dtype=float)
+    H = np.broadcast_to(H[:, None] if H.ndim == 1 else H, (N, K))
+    okk = eligible[:, None] & (H > 0)
+    logH = np.log(np.where(okk, H, 1.0))
+    lv = np.where(okk[:, :, None], lam * v + logH[:, :, None], -np.inf)
     shift = np.max(lv, axis=0, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0.0)
     a = np.exp(lv - shift)
@@ -156,11 +176,11 @@ def decision_probabilities(v, rules: FirmRules, eligible, entry_cost):
     ec = np.exp(-lam * c)
     D = a * (1.0 - ec) + ec * A
     move = np.divide(rules.relocation_share * ec * (A - a), D, out=np.zeros_like(a),
-                     where=(D > 0) & eligible[:, None, None])
+                     where=(D > 0) & okk[:, :, None])
     dest_cdf = cdf_rows(a.reshape(N, K * Q).T)
     vbar = np.einsum("nkq,q->nk", v, rules.entry_dist) - entry_cost
-    vals = np.where(eligible[None, :], lam * vbar.T, -np.inf)
-    entry, _ = logit_rows(vals, outside=np.zeros(K))
+    vals = np.where(okk.T, lam * vbar.T + logH.T, -np.inf)
+    entry, _ = logit_rows(vals, outside=np.log(np.where(okk, H, 0.0).sum(axis=0)))
     return Decisions(exit=ex, move=move, dest_weight=a, dest_cdf=dest_cdf, entry=entry.T)
 
 
