@@ -103,16 +103,7 @@ class Recorder:
         """Tidy table: one row per (year, place, sector); None without firm dynamics."""
         if not self.has_firms:
             return None
-        T = self.n_recorded
-        n, K = len(self.place_ids), len(self.sector_ids)
-        df = pd.DataFrame({
-            "year": np.repeat(self.years[:T], n * K),
-            "place": np.tile(np.repeat(np.asarray(self.place_ids, dtype=object), K), T),
-            "sector": np.tile(np.asarray(self.sector_ids, dtype=object), T * n),
-        })
-        for v in FIRM_VARS:
-            df[v] = self.firms[v][:T].reshape(-1)
-        return df
+        return self._sector_table(self.firms, FIRM_VARS)
 
     def migration_frame(self) -> pd.DataFrame | None:
         """Tidy table of moves: year, origin, destination, movers (millions) [, households]."""
@@ -145,6 +136,9 @@ class Recorder:
 
     def sector_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (year, place, sector)."""
+        return self._sector_table(self.sectors, SECTOR_VARS)
+
+    def _sector_table(self, arrays: dict, names) -> pd.DataFrame:
         T = self.n_recorded
         n, K = len(self.place_ids), len(self.sector_ids)
         df = pd.DataFrame({
@@ -152,8 +146,8 @@ class Recorder:
             "place": np.tile(np.repeat(np.asarray(self.place_ids, dtype=object), K), T),
             "sector": np.tile(np.asarray(self.sector_ids, dtype=object), T * n),
         })
-        for v in SECTOR_VARS:
-            df[v] = self.sectors[v][:T].reshape(-1)
+        for v in names:
+            df[v] = arrays[v][:T].reshape(-1)
         return df
 
 

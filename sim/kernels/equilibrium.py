@@ -215,14 +215,7 @@ def price_index_power(supply, freeness, group):
     ----------
     .. [1] Krugman, P. (1991). Increasing returns and economic geography. JPE 99(3).
     """
-    out = np.empty_like(supply)
-    for g in np.unique(group):
-        ks = np.flatnonzero(group == g)
-        if g < 0:
-            out[:, ks] = supply[:, ks]
-        else:
-            out[:, ks] = freeness[g].T @ supply[:, ks]
-    return out
+    return _apply_freeness(supply, freeness, group, transpose=True)
 
 
 def market_access(demand, freeness, group):
@@ -244,13 +237,19 @@ def market_access(demand, freeness, group):
     .. [1] Redding, S. & Venables, A. (2004). Economic geography and international inequality.
        JIE 62(1). (market access)
     """
-    out = np.empty_like(demand)
+    return _apply_freeness(demand, freeness, group, transpose=False)
+
+
+def _apply_freeness(x, freeness, group, *, transpose):
+    """T_g^T x (price indices) or T_g x (market access) per trade-cost group; -1: identity."""
+    out = np.empty_like(x)
     for g in np.unique(group):
         ks = np.flatnonzero(group == g)
         if g < 0:
-            out[:, ks] = demand[:, ks]
+            out[:, ks] = x[:, ks]
         else:
-            out[:, ks] = freeness[g] @ demand[:, ks]
+            T = freeness[g].T if transpose else freeness[g]
+            out[:, ks] = T @ x[:, ks]
     return out
 
 
