@@ -14,7 +14,7 @@ PLACE_VARS = (
 SECTOR_VARS = ("output", "employment", "wage", "firms", "price_index")
 FIRM_VARS = ("firms", "entries", "exits", "relocations_in", "relocations_out",
              "employment_p10", "employment_p50", "employment_p90", "mean_productivity")
-MIGRATION_MIN = 1e-9  # flows below this (millions of workers) are not written
+MIGRATION_MIN = 1e-6  # flows below one worker (1e-6 million) are not written
 
 
 class Recorder:

@@ -194,3 +194,22 @@ def test_naive_mesa_entry_gives_same_probabilities():
         chi2 = ((counts[keep] - expected[keep]) ** 2 / expected[keep]).sum()
         assert chi2 < 2 * keep.sum() + 30
     naive.remove_all_agents()
+
+
+def test_firm_policies_act_on_targeted_firms():
+    """A fixed-cost subsidy raises the firm count of its place-sector; an entry-cost cut raises
+    entries there (continuum, so the comparison is exact, not noisy)."""
+    from sim.config.schema import EntryCostPolicy, FirmSubsidyPolicy
+
+    base = sim.load_scenario(SCEN / "example_firms.yaml")
+    pols = (FirmSubsidyPolicy(start=2022, places=("remote",), sectors=("manufacturing",),
+                              rate=0.3),
+            EntryCostPolicy(start=2022, places=("south",), sectors=("services",), factor=0.2))
+    a = sim.run_scenario(base, end_year=2026).firms.set_index(["year", "place", "sector"])
+    b = sim.run_scenario(dataclasses.replace(base, policies=pols), end_year=2026)
+    b = b.firms.set_index(["year", "place", "sector"])
+    pd.testing.assert_frame_equal(a.loc[2020:2021], b.loc[2020:2021], check_exact=True)
+    assert b.loc[(2026, "remote", "manufacturing"), "firms"] > \
+        a.loc[(2026, "remote", "manufacturing"), "firms"]
+    assert b.loc[(2022, "south", "services"), "entries"] > \
+        a.loc[(2022, "south", "services"), "entries"]
