@@ -241,10 +241,12 @@ class SimModel(mesa.Model):
         firm_stats = None
         if self.firms is not None:
             counts = self.firms.type_counts()
+            employment = self._firm_employment(eq)
+            if isinstance(self.firms, AgentFirms):
+                self.firms.set_employment(employment)
             firm_stats = self.firms.step(self._decisions(eq, prim), self.rules,
                                          self.entry_pool)
-            self.recorder.record_firms(t, counts, firm_stats, self._firm_employment(eq),
-                                       self.z_levels)
+            self.recorder.record_firms(t, counts, firm_stats, employment, self.z_levels)
         # migration decided on this year's utilities, effective next year
         moves = self._migrate(U, net, par)
         self.recorder.record(t, self._place_outputs(eq, U, mobile, inp.ag_workers, moves),

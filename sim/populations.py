@@ -176,7 +176,13 @@ class AggregateFirms:
 
 
 class AgentFirms:
-    """Firm agents: place (int32), sector (int16), productivity level q (int8), age (int16)."""
+    """Firm agents: place, sector, productivity level q, age and employment arrays.
+
+    Dtypes: place int32, sector int16, q int8, age int16, employment float32 (per represented
+    firm, set from the year's equilibrium). Only live firms are stored: exiting firms are
+    dropped at the end of the step in which they exit, so every stored agent is active (its
+    status) and counted.
+    """
 
     resolution = "agents"
 
@@ -192,6 +198,11 @@ class AgentFirms:
         self.sector = ((cell // Q) % K).astype(np.int16)
         self.q = (cell % Q).astype(np.int8)
         self.age = np.zeros(len(cell), dtype=np.int16)
+        self.employment = np.zeros(len(cell), dtype=np.float32)
+
+    def set_employment(self, per_type):
+        """Employment of each firm agent from the per-type table, shape (N, K, Q)."""
+        self.employment = per_type[self.place, self.sector, self.q].astype(np.float32)
 
     def type_counts(self):
         """Represented firms by (place, sector, productivity level)."""
@@ -218,8 +229,10 @@ class AgentFirms:
         self.sector = np.concatenate([self.sector[surv], es]).astype(np.int16)
         self.q = np.concatenate([q, eq]).astype(np.int8)
         self.age = np.concatenate([self.age[surv] + 1, np.zeros(len(ep), np.int16)])
+        self.employment = np.concatenate([self.employment[surv],
+                                          np.zeros(len(ep), np.float32)])
         return {k: v * self.scale for k, v in counts.items()}
 
     def release(self):
         """Drop the agent arrays."""
-        self.place = self.sector = self.q = self.age = None
+        self.place = self.sector = self.q = self.age = self.employment = None

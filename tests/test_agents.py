@@ -89,6 +89,9 @@ def test_no_agent_in_an_invalid_state():
         model.step()
         eq = model.last
         assert (eq.employment >= 0).all() and (model._firm_employment(eq) > 0).all()
+        # employment was set for the firms alive during the step; entrants start at 0
+        assert len(fi.employment) == len(fi.place) and (fi.employment >= 0).all()
+        assert (fi.employment[fi.age > 0] > 0).all()
         assert len(hh.income) == len(hh.place) and np.all(hh.income >= 0)
     model.release()
 
