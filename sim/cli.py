@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -49,6 +50,37 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from sim.calibrate import calibrate
+    from sim.config.load import dump_scenario, load_scenario
+    from sim.runner import run_scenario
+
+    sc = load_scenario(Path(args.scenario))
+    calibrated, report = calibrate(sc, tol=args.tol)
+    a = report.attrs
+    print(f"{args.scenario}: calibrated {len(report)} internal places to {sc.time.start} in "
+          f"{a['iterations']} iterations: max GDP error {a['max_gdp_rel_error']:.1e}, max net "
+          f"migration {a['max_net_migration_share']:.1e} of population")
+    check = run_scenario(dataclasses.replace(calibrated, calibrate=False, policies=()),
+                         end_year=sc.time.start)
+    model_gdp = check.places.set_index("place")["gdp"]
+    report["gdp_full_model"] = report["place"].map(model_gdp)
+    report["full_model_rel_error"] = report["gdp_full_model"] / report["gdp_observed"] - 1
+    with pd.option_context("display.float_format", "{:,.4g}".format, "display.width", 140,
+                           "display.max_rows", 500):
+        print(report.to_string(index=False))
+    if sc.parameters.firm_dynamics == "entry_exit":
+        print("note: the inversion uses the free-entry base year; gdp_full_model is the "
+              "entry-exit model's base year after the firm spin-up")
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            raise SimError(f"{out}: exists; use --force to overwrite")
+        out.write_text(dump_scenario(dataclasses.replace(calibrated, calibrate=False)))
+        print(f"calibrated scenario: {out}")
+    return 0
+
+
 def _cmd_check_cp(args) -> int:
     from sim.checks.cp import cp_check
 
@@ -86,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Load and validate SCENARIO; exit 0 if valid, 2 if not.")
     v.add_argument("scenario", help="scenario YAML file")
     v.set_defaults(func=_cmd_validate)
+
+    cal = sub.add_parser("calibrate", help="invert base-year productivity and amenities",
+                         description="Calibrate the internal places' productivity and amenity "
+                                     "fundamentals so that the base year reproduces observed "
+                                     "GDP and is a migration steady state; print the fit.")
+    cal.add_argument("scenario", help="scenario YAML file (places with observed gdp)")
+    cal.add_argument("--tol", type=float, default=1e-8, help="tolerance (default 1e-8)")
+    cal.add_argument("--out", default=None, help="write the calibrated scenario (YAML) here")
+    cal.add_argument("--force", action="store_true", help="overwrite --out")
+    cal.set_defaults(func=_cmd_calibrate)
 
     c = sub.add_parser("check", help="validation checks against closed-form results",
                        description="Run a validation check of the engine.")

@@ -51,6 +51,13 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
     sc = _as_scenario(scenario)
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
+    calibration = None
+    if sc.calibrate:
+        from sim.calibrate import calibrate
+
+        sc, report = calibrate(sc)
+        calibration = {k: (float(v) if not isinstance(v, int) else v)
+                       for k, v in report.attrs.items()}
     model = SimModel(sc, seed=seed, end_year=end_year)
     try:
         rec = model.run()
@@ -92,6 +99,7 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         "started_utc": started,
         "wall_time_s": round(time.perf_counter() - t0, 4),
         "solver": solver,
+        "calibration": calibration,
         "scenario": scenario_to_dict(sc),
     }
     return Results(places=places, sectors=sectors, manifest=manifest, firms=firms,

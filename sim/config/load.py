@@ -84,7 +84,7 @@ TABLES: dict[str, type] = {
     "places": Place, "sectors": Sector, "links": Link, "place_sectors": PlaceSector,
 }
 TOP_KEYS = ("schema_version", "name", "description", "extends", "seed", "resolution", "agents",
-            "time", "region", "parameters", "solver", "policies")
+            "calibrate", "time", "region", "parameters", "solver", "policies")
 REGION_KEYS = ("places", "sectors", "links", "modes", "place_sectors")
 LINK_ACTIONS = ("open", "upgrade", "close")
 SHARE_TOL = 1e-9
@@ -722,6 +722,11 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
     seed = 0 if data.get("seed") is None else _to_int(data["seed"], root.at("seed"))
     if seed < 0:
         root.at("seed").fail(seed, "must be >= 0")
+    calib = data.get("calibrate")
+    if calib is None:
+        calib = False
+    elif not isinstance(calib, bool):
+        root.at("calibrate").fail(calib, "expected true or false")
     resolution = data.get("resolution")
     if resolution is None:
         resolution = Scenario.__dataclass_fields__["resolution"].default
@@ -760,8 +765,8 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
     region = _region(data.get("region"), root.at("region"), par)
     policies = _policies(data.get("policies"), root.at("policies"), region)
     return Scenario(name=name, region=region, description=description, seed=seed,
-                    resolution=resolution, agents=agents, time=time, parameters=par,
-                    solver=solver,
+                    resolution=resolution, agents=agents, calibrate=calib, time=time,
+                    parameters=par, solver=solver,
                     policies=policies, schema_version=data["schema_version"], source=source)
 
 
@@ -879,6 +884,7 @@ def scenario_to_dict(scenario: Scenario) -> dict:
         "seed": int(s.seed),
         "resolution": s.resolution,
         "agents": _as_dict(s.agents),
+        "calibrate": bool(s.calibrate),
         "time": _as_dict(s.time),
         "region": {
             "places": [_as_dict(p) for p in reg.places],

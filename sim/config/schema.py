@@ -409,6 +409,7 @@ class Scenario:
     parameters: Parameters = field(default_factory=Parameters)
     solver: Solver = field(default_factory=Solver)
     policies: tuple[Policy, ...] = ()
+    calibrate: bool = False
     schema_version: int = SCHEMA_VERSION
     source: str | None = field(default=None, compare=False)
 

@@ -1,0 +1,76 @@
+"""Base-year inversion: GDP reproduced, migration steady state, levers excluded."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim.calibrate import CalibrationError, calibrate
+from sim.cli import main
+from sim.config.schema import ProductivityPolicy
+
+SCEN = Path(__file__).resolve().parents[1] / "scenarios"
+TARGETS = {"core": 40.0, "east": 9.0, "south": 5.0, "remote": 2.0}
+
+
+def with_targets(sc, targets=TARGETS, trends=True):
+    places = tuple(dataclasses.replace(
+        p, gdp=targets.get(p.id, p.gdp),
+        natural_growth=p.natural_growth if trends else 0.0,
+        gdp_growth=p.gdp_growth if trends else 0.0) for p in sc.region.places)
+    sectors = sc.region.sectors if trends else tuple(
+        dataclasses.replace(k, tfp_growth=0.0) for k in sc.region.sectors)
+    return dataclasses.replace(sc, region=dataclasses.replace(sc.region, places=places,
+                                                              sectors=sectors))
+
+
+def test_calibrated_base_year_reproduces_gdp_and_is_stationary():
+    sc = with_targets(sim.load_scenario(SCEN / "example.yaml"), trends=False)
+    cal, rep = calibrate(sc)
+    assert rep.attrs["max_gdp_rel_error"] < 1e-8
+    assert rep.attrs["max_net_migration_share"] < 1e-8
+    res = sim.run_scenario(cal, end_year=2025)
+    p = res.places.set_index(["year", "place"])
+    for pid, gdp in TARGETS.items():
+        assert p.loc[(2020, pid), "gdp"] == pytest.approx(gdp, rel=1e-8)
+    # no trends, no policies, steady migration: nothing moves
+    for y in range(2021, 2026):
+        np.testing.assert_allclose(p.loc[y, "population"], p.loc[2020, "population"],
+                                   rtol=1e-9)
+        np.testing.assert_allclose(p.loc[y, "gdp"], p.loc[2020, "gdp"], rtol=1e-8)
+
+
+def test_calibration_ignores_policies_so_zero_shock_holds():
+    sc = with_targets(sim.load_scenario(SCEN / "example.yaml"))
+    pol = dataclasses.replace(sc, policies=(ProductivityPolicy(start=2020, factor=1.5),))
+    a, _ = calibrate(sc)
+    b, _ = calibrate(pol)
+    assert a.region == b.region
+    base = sim.run_scenario(dataclasses.replace(sc, calibrate=True), end_year=2022)
+    assert base.manifest["calibration"]["max_gdp_rel_error"] < 1e-8
+    assert base.places.query("year == 2020").set_index("place")["gdp"].to_dict() == \
+        pytest.approx(TARGETS, rel=1e-8)
+
+
+def test_infeasible_target_is_a_clear_error():
+    sc = with_targets(sim.load_scenario(SCEN / "example.yaml"), {"remote": 0.1})
+    with pytest.raises(CalibrationError, match="remote.*below its farm income"):
+        calibrate(sc)
+
+
+def test_cli_calibrate_reports_fit_and_writes_scenario(tmp_path, capsys):
+    src = tmp_path / "s.yaml"
+    sc = with_targets(sim.load_scenario(SCEN / "example.yaml"))
+    src.write_text(sim.dump_scenario(sc))
+    out = tmp_path / "cal.yaml"
+    assert main(["calibrate", str(src), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "max GDP error" in text and "core" in text and "gdp_full_model" in text
+    cal = sim.load_scenario(out)
+    res = sim.run_scenario(cal, end_year=2020)
+    got = res.places.set_index("place")["gdp"]
+    for pid, gdp in TARGETS.items():
+        assert got[pid] == pytest.approx(gdp, rel=1e-7)
+    assert main(["calibrate", str(src), "--out", str(out)]) == 2  # no overwrite
