@@ -231,12 +231,61 @@ def _check_version(data: dict, file: str) -> None:
                             f"schema_version {supported}")
 
 
-def _resolve_csv_paths(data: dict, base_dir: Path) -> dict:
+PACKS_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+def region_pack_path(spec: str, base_dir: Path) -> Path:
+    """The ``region.yaml`` of a region pack.
+
+    ``spec`` is a path relative to ``base_dir`` (a pack folder or its ``region.yaml``) if that
+    exists, else the name of a built-in pack under ``sim/data/``.
+    """
+    p = base_dir / spec
+    if p.is_dir():
+        return p / "region.yaml"
+    if p.is_file():
+        return p
+    return PACKS_DIR / spec / "region.yaml"
+
+
+def _resolve_pack(region: dict, base_dir: Path, file: str) -> dict:
+    """Fill region tables not given in the scenario from its ``pack`` (docs/scenarios.md)."""
+    spec = region.pop("pack")
+    if not isinstance(spec, str) or not spec.strip():
+        raise ScenarioError(file, "region.pack", spec,
+                            "expected a built-in region pack name or a path")
+    path = region_pack_path(spec, base_dir)
+    if not path.is_file():
+        known = sorted(d.name for d in PACKS_DIR.iterdir() if (d / "region.yaml").is_file()) \
+            if PACKS_DIR.is_dir() else []
+        raise ScenarioError(file, "region.pack", spec,
+                            f"region pack not found ({path}); built-in packs: "
+                            f"{', '.join(known) or 'none'}")
+    try:
+        manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ScenarioError(str(path), "region.yaml", spec, f"invalid YAML: {e}") from None
+    tables = manifest.get("tables") if isinstance(manifest, dict) else None
+    if not isinstance(tables, dict):
+        raise ScenarioError(str(path), "tables", tables,
+                            "a region pack's region.yaml needs a 'tables' mapping")
+    for table, f in tables.items():
+        if table not in TABLES:
+            raise ScenarioError(str(path), f"tables.{table}", f,
+                                f"unknown table (known: {', '.join(TABLES)})")
+        if table not in region:
+            region[table] = {"file": str((path.parent / f).absolute())}
+    return region
+
+
+def _resolve_csv_paths(data: dict, base_dir: Path, file: str = "<scenario>") -> dict:
     """Make the CSV paths of ``data``'s region tables absolute (relative to ``base_dir``)."""
     region = data.get("region")
     if not isinstance(region, dict):
         return data
     region = dict(region)
+    if "pack" in region:
+        region = _resolve_pack(region, base_dir, file)
     for table in TABLES:
         spec = region.get(table)
         if isinstance(spec, str):
@@ -269,7 +318,7 @@ def _each(origin, n: int) -> list:
 def _resolve_tree(data: dict, file: str, base_dir: Path, chain: tuple[Path, ...]):
     """Version check, CSV paths, and the ``extends`` chain of one file's tree."""
     _check_version(data, file)
-    data = _resolve_csv_paths(data, base_dir)
+    data = _resolve_csv_paths(data, base_dir, file)
     origin = _origin_of(data, file)
     if "extends" not in data:
         return data, origin
