@@ -33,7 +33,8 @@ class StaticData:
     amenity, ag_productivity, land, ext_wage, ext_income, natural_growth, gdp_growth
         ndarray, shape (N,).
     ext_supply_share : ndarray, shape (N, K)
-    sigma, fixed_cost, beta, trade_cost_scale, agglomeration, tfp_growth : ndarray, shape (K,)
+    sigma, fixed_cost, beta, trade_cost_scale, agglomeration, tfp_growth, energy_share
+        ndarray, shape (K,)
     tradable : ndarray of bool, shape (K,)
     link_from, link_to, link_mode : ndarray of int, shape (n_links,)
     link_km, link_hours, link_fixed : ndarray, shape (n_links,)
@@ -71,6 +72,7 @@ class StaticData:
     trade_cost_scale: np.ndarray
     agglomeration: np.ndarray
     tfp_growth: np.ndarray
+    energy_share: np.ndarray
     tradable: np.ndarray
     link_from: np.ndarray
     link_to: np.ndarray
@@ -155,6 +157,7 @@ def build_static(scenario: Scenario) -> StaticData:
         agglomeration=np.array([par.agglomeration if s.agglomeration is None else s.agglomeration
                                 for s in sectors], dtype=FLOAT),
         tfp_growth=col("tfp_growth", sectors),
+        energy_share=col("energy_share", sectors),
         tradable=np.array([s.tradable for s in sectors], dtype=bool),
         link_from=np.array([pidx[lk.from_] for lk in links], dtype=INDEX),
         link_to=np.array([pidx[lk.to] for lk in links], dtype=INDEX),

@@ -71,6 +71,42 @@ def productivity_grid(par, sigma):
     return np.exp(grid), zeta, P, pi
 
 
+def _integrate(net, pairs, static):
+    """Network matrices with integration policies applied [P7]: tau_ab and kappa_ab scaled."""
+    import dataclasses
+
+    from sim.primitives import trade_groups
+
+    freeness = net.freeness.copy()
+    kappa = net.migration_cost.copy()
+    _, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
+    for a, b, tf, mf, _ in pairs:
+        for g, (sig, _scale) in enumerate(keys):
+            freeness[g, a, b] *= tf ** (1.0 - sig)
+            freeness[g, b, a] *= tf ** (1.0 - sig)
+        kappa[a, b] *= mf
+        kappa[b, a] *= mf
+    return dataclasses.replace(net, freeness=freeness, migration_cost=kappa)
+
+
+def _innovation_factor(prim, net, par):
+    """Productivity multipliers of innovation bases [P6]: exp(effect x spillover decay)."""
+    if not prim.innovation:
+        return 1.0
+    N = net.passenger_cost.shape[0]
+    K = len(prim.innovation[0][1])
+    log_f = np.zeros((N, K))
+    hours = net.passenger_cost / par.value_of_time_passenger \
+        if par.value_of_time_passenger > 0 else np.where(np.isfinite(net.passenger_cost), 0, np.inf)
+    for base, sectors, effect, spill, half in prim.innovation:
+        decay = np.where(np.isfinite(hours[base]),
+                         spill * np.exp(-np.log(2.0) * np.nan_to_num(hours[base], posinf=0.0)
+                                        / half), 0.0)
+        decay[base] = 1.0
+        log_f += effect * decay[:, None] * sectors[None, :]
+    return np.exp(log_f)
+
+
 class SimModel(mesa.Model):
     """Spatial general-equilibrium model of a region, stepped annually.
 
@@ -202,11 +238,19 @@ class SimModel(mesa.Model):
         net = self.network.get(prim.links)
         mobile, ag = self.mobile, self.agricultural
         density = mobile + ag
+        if prim.integration:
+            net = _integrate(net, prim.integration, st)
+            pooled = density.copy()
+            for a, b, _, _, pool in prim.integration:  # labour-market pooling      [P7]
+                pooled[a] += pool * density[b]
+                pooled[b] += pool * density[a]
+            density = pooled
         A = prim.productivity.copy()
         intern = st.internal
         # agglomeration: A_nk = A-bar_nk(t) N_n^alpha_k                                    [E9]
         A[intern] *= np.where(density[intern, None] > 0, density[intern, None], 1.0) \
             ** st.agglomeration[None, :]
+        A *= self._energy_factor(prim) * _innovation_factor(prim, net, par)
         firm_count = firm_index = None
         if self.firms is not None and not free_entry:
             firm_count, firm_index = self.firms.count, self.firms.index
@@ -218,8 +262,26 @@ class SimModel(mesa.Model):
             ext_wage=prim.ext_wage, ext_income=prim.ext_income,
             ext_supply_share=st.ext_supply_share, land=st.land,
             firm_count=firm_count, firm_index=firm_index,
+            extra_demand=prim.extra_demand if prim.extra_demand.any() else None,
         )
         return inp, prim, net
+
+    def _energy_factor(self, prim):
+        """Productivity equivalent of cheaper power [P5].
+
+        (1 - c_n)^(-e_k), with c_n the price cut times the share of the base's power bill (last
+        year's sum_k e_k R_nk) within its capacity.
+        """
+        st = self.static
+        if not prim.energy_cut.any():
+            return 1.0
+        cut = prim.energy_cut.copy()
+        if self.last is not None:
+            bill = (self.last.revenue * st.energy_share[None, :]).sum(axis=1)
+            cover = np.where(bill > prim.energy_capacity,
+                             prim.energy_capacity / np.where(bill > 0, bill, 1.0), 1.0)
+            cut = cut * cover
+        return (1.0 - cut[:, None]) ** (-st.energy_share[None, :])
 
     def step(self) -> None:
         """Advance one year (see module docstring)."""
@@ -245,7 +307,7 @@ class SimModel(mesa.Model):
             if isinstance(self.firms, AgentFirms):
                 self.firms.set_employment(employment)
             firm_stats = self.firms.step(self._decisions(eq, prim), self.rules,
-                                         self.entry_pool)
+                                         self.entry_pool, extra=prim.extra_entrants)
             self.recorder.record_firms(t, counts, firm_stats, employment, self.z_levels)
         # migration decided on this year's utilities, effective next year
         moves = self._migrate(U, net, par)

@@ -165,9 +165,9 @@ class AggregateFirms:
         """Masses by (place, sector, productivity level)."""
         return self.M
 
-    def step(self, dec, rules, pool):
+    def step(self, dec, rules, pool, extra=None):
         """Continuum demography [F2]-[F5]; returns stats by place and sector (mass units)."""
-        self.M, stats = fk.continuum_step(self.M, dec, rules, pool)
+        self.M, stats = fk.continuum_step(self.M, dec, rules, pool, extra=extra)
         return stats
 
     def release(self):
@@ -220,11 +220,11 @@ class AgentFirms:
         """Sum over represented firms of z^(sigma_k - 1)."""
         return (self.type_counts() * self.zeta[None, :, :]).sum(axis=2)
 
-    def step(self, dec, rules, pool):
+    def step(self, dec, rules, pool, extra=None):
         """Sampled demography [F2]-[F5]; returns stats by place and sector (mass units)."""
         surv, place, q, (ep, es, eq), counts = fk.agents_step(
             self.rng, self.place.astype(np.int64), self.sector.astype(np.int64),
-            self.q.astype(np.int64), dec, rules, pool, self.scale)
+            self.q.astype(np.int64), dec, rules, pool, self.scale, extra=extra)
         self.place = np.concatenate([place, ep]).astype(np.int32)
         self.sector = np.concatenate([self.sector[surv], es]).astype(np.int16)
         self.q = np.concatenate([q, eq]).astype(np.int8)

@@ -15,13 +15,20 @@ import numpy as np
 from sim.build import StaticData
 from sim.config.schema import (
     AmenityPolicy,
+    ClusterPolicy,
+    CounterpartPolicy,
+    EnergyBasePolicy,
     EntryCostPolicy,
     ExternalDemandPolicy,
     FirmSubsidyPolicy,
+    InnovationPolicy,
+    IntegrationPolicy,
     LinkPolicy,
+    OpenZonePolicy,
     Parameters,
     Policy,
     ProductivityPolicy,
+    TourismPolicy,
 )
 from sim.kernels import network as netk
 from sim.kernels.migration import migration_costs
@@ -56,6 +63,12 @@ class YearPrimitives:
     links: LinkSet
     subsidy: np.ndarray  # (N, K) share of firms' fixed cost paid by subsidies
     entry_cost: np.ndarray  # (N, K) multiplier of the entry cost
+    extra_demand: np.ndarray  # (N, K) visitors' spending (tourism policies)
+    extra_entrants: np.ndarray  # (N, K) firms relocating in (counterpart policies)
+    energy_cut: np.ndarray  # (N,) power price cut at energy bases
+    energy_capacity: np.ndarray  # (N,) capacity of the cheaper power (bn CNY), inf: no limit
+    innovation: tuple  # (place index, sector mask, log effect, spillover, halflife) per policy
+    integration: tuple  # (i, j, trade factor, migration factor, pooling) per active pair
 
 
 def phase(policy: Policy, year: int) -> float:
@@ -120,6 +133,17 @@ def active_links(static: StaticData, policies, year: int) -> LinkSet:
                     cols["fixed"][i] = pol.fixed_cost
                 if pol.new_mode is not None:
                     cols["mode"][i] = static.mode_index[pol.new_mode]
+    border_modes = [static.mode_index[m] for m in ("border_crossing", "sea")
+                     if m in static.mode_index]
+    for pol in policies:
+        f = phase(pol, year)
+        if not isinstance(pol, OpenZonePolicy) or f == 0.0 or not pol.places:
+            continue
+        zone = {static.place_index[p] for p in pol.places}
+        for i in range(len(cols["mode"])):
+            if cols["mode"][i] in border_modes and (cols["from_"][i] in zone
+                                                    or cols["to"][i] in zone):
+                cols["fixed"][i] = cols["fixed"][i] * pol.border_cost_factor ** f
     ints = ("from_", "to", "mode")
     return LinkSet(**{k: np.asarray(v, dtype=np.int64 if k in ints else float)
                       for k, v in cols.items()})
@@ -143,7 +167,21 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
     ext_wage = np.where(static.internal, static.ext_wage, static.ext_wage * growth)
     subsidy = np.zeros_like(prod)
     entry = np.ones_like(prod)
+    extra = np.zeros_like(prod)
+    inflow = np.zeros_like(prod)
+    N = static.n_places
+    cut = np.zeros(N)
+    cap = np.full(N, np.inf)
+    innovation, integration = [], []
     for pol in policies:
+        if isinstance(pol, InnovationPolicy):
+            if year >= pol.start:  # growth accumulates while active, then persists
+                end = year + 1 if pol.end is None else min(year + 1, pol.end)
+                innovation.append((static.place_index[pol.place],
+                                   _sector_mask(static, pol.sectors),
+                                   (end - pol.start) * np.log1p(pol.growth), pol.spillover,
+                                   pol.halflife_hours))
+            continue
         f = phase(pol, year)
         if f == 0.0:
             continue
@@ -165,9 +203,47 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
                 subsidy = np.minimum(subsidy + np.where(cell, pol.rate * f, 0.0), 0.99)
             else:
                 entry = entry * np.where(cell, pol.factor ** f, 1.0)
+        elif isinstance(pol, ClusterPolicy):
+            sm = _sector_mask(static, pol.sectors)[None, :]
+            pm = _place_mask(static, pol.places, internal_only=True)[:, None]
+            cm = np.zeros(N, dtype=bool)
+            cm[[static.place_index[p] for p in pol.corridor]] = True
+            cm = cm[:, None] & ~pm
+            prod = prod * np.where(pm & sm, pol.factor ** f, 1.0) \
+                * np.where(cm & sm, pol.factor ** (f * pol.spillover), 1.0)
+            entry = entry * np.where(pm & sm, pol.entry_cost_factor ** f, 1.0)
+        elif isinstance(pol, TourismPolicy):
+            idx = [static.place_index[p] for p in pol.places]
+            w = np.asarray(pol.weights if pol.weights else [1.0] * len(idx), dtype=float)
+            w = w / w.sum() if w.sum() > 0 else w
+            k = static.sector_index[pol.sector]
+            np.add.at(extra[:, k], idx, f * pol.visitors * pol.spend_per_visitor * w)
+            am = np.zeros(N, dtype=bool)
+            am[idx] = True
+            amen = amen * np.where(am, pol.amenity_factor ** f, 1.0)
+        elif isinstance(pol, OpenZonePolicy):
+            if pol.partners:
+                ext_income = ext_income * np.where(
+                    _place_mask(static, pol.partners, internal_only=False),
+                    pol.demand_factor ** f, 1.0)
+        elif isinstance(pol, CounterpartPolicy):
+            pm = _place_mask(static, pol.places, internal_only=True)[:, None]
+            cell = pm & _sector_mask(static, pol.sectors)[None, :]
+            inflow = inflow + np.where(cell, f * pol.firms_per_year / max(cell.sum(), 1), 0.0)
+        elif isinstance(pol, EnergyBasePolicy):
+            i = static.place_index[pol.place]
+            cut[i] = 1.0 - (1.0 - cut[i]) * (1.0 - pol.price_cut * f)
+            if pol.capacity is not None:
+                cap[i] = min(cap[i], pol.capacity) if np.isfinite(cap[i]) else pol.capacity
+        elif isinstance(pol, IntegrationPolicy):
+            a, b = (static.place_index[p] for p in pol.between)
+            integration.append((a, b, pol.trade_cost_factor ** f,
+                                pol.migration_cost_factor ** f, pol.pooling * f))
     return YearPrimitives(year=year, productivity=prod, amenity=amen, ext_income=ext_income,
                           ext_wage=ext_wage, links=active_links(static, policies, year),
-                          subsidy=subsidy, entry_cost=entry)
+                          subsidy=subsidy, entry_cost=entry, extra_demand=extra,
+                          extra_entrants=inflow, energy_cut=cut, energy_capacity=cap,
+                          innovation=tuple(innovation), integration=tuple(integration))
 
 
 @dataclass(frozen=True)

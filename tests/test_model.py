@@ -30,7 +30,7 @@ def test_determinism_same_seed_identical_tables():
 def test_zero_shock_reproduces_baseline():
     base = sim.run_scenario(SCEN / "example.yaml")
     zero = sim.run_scenario(SCEN / "example_zero.yaml")
-    assert len(zero.manifest["policies"]) == 4
+    assert len(zero.manifest["policies"]) == 10
     pd.testing.assert_frame_equal(base.places, zero.places, check_exact=True)
     pd.testing.assert_frame_equal(base.sectors, zero.sectors, check_exact=True)
 

@@ -44,12 +44,18 @@ from sim.config.schema import (
     SCHEMA_VERSION,
     Agents,
     AmenityPolicy,
+    ClusterPolicy,
+    CounterpartPolicy,
+    EnergyBasePolicy,
     EntryCostPolicy,
     ExternalDemandPolicy,
     FirmSubsidyPolicy,
+    InnovationPolicy,
+    IntegrationPolicy,
     Link,
     LinkPolicy,
     Mode,
+    OpenZonePolicy,
     Parameters,
     Place,
     PlaceSector,
@@ -60,6 +66,7 @@ from sim.config.schema import (
     Sector,
     Solver,
     TimeSpan,
+    TourismPolicy,
 )
 from sim.errors import ScenarioError
 
@@ -527,7 +534,7 @@ _RULES: dict[type, dict[str, tuple]] = {
             "productivity": _GT0, "amenity": _GT0, "ag_productivity": _GT0, "land": _GT0,
             "wage": _GT0, "gdp": _GE0},
     Sector: {"sigma": _GT1, "expenditure_share": _UNIT, "fixed_cost": _GT0,
-             "trade_cost_scale": _GE0},
+             "trade_cost_scale": _GE0, "energy_share": _UNIT_OPEN},
     PlaceSector: {"productivity": _GT0, "supply_share": _UNIT},
     Link: {"km": _GE0, "hours": _GE0, "fixed_cost": _GE0},
     Mode: {"cost_per_km_freight": _GE0, "cost_per_km_passenger": _GE0,
@@ -555,6 +562,17 @@ _RULES: dict[type, dict[str, tuple]] = {
     ExternalDemandPolicy: {"factor": _GT0, "phase_in": _GE0},
     FirmSubsidyPolicy: {"rate": _UNIT_OPEN, "phase_in": _GE0},
     EntryCostPolicy: {"factor": _GT0, "phase_in": _GE0},
+    ClusterPolicy: {"factor": _GT0, "entry_cost_factor": _GT0, "spillover": _UNIT,
+                    "phase_in": _GE0},
+    InnovationPolicy: {"growth": _rule(lambda x: -1 < x < 1, "must be in (-1, 1)"),
+                       "spillover": _UNIT, "halflife_hours": _GT0},
+    EnergyBasePolicy: {"price_cut": _UNIT_OPEN, "capacity": _GE0, "phase_in": _GE0},
+    IntegrationPolicy: {"trade_cost_factor": _GT0, "migration_cost_factor": _GE0,
+                        "pooling": _UNIT, "phase_in": _GE0},
+    TourismPolicy: {"visitors": _GE0, "spend_per_visitor": _GE0, "amenity_factor": _GT0,
+                    "phase_in": _GE0},
+    OpenZonePolicy: {"border_cost_factor": _GE0, "demand_factor": _GT0, "phase_in": _GE0},
+    CounterpartPolicy: {"firms_per_year": _GE0},
 }
 
 
@@ -716,17 +734,41 @@ def _policies(raw, loc: _Loc, region: Region) -> tuple[Policy, ...]:
             if pol.action == "open":
                 links.add((frozenset((pol.from_, pol.to)), pol.mode))
         else:
-            need_ext = isinstance(pol, ExternalDemandPolicy)
-            for j, pid in enumerate(pol.places):
-                _check_ref(pid, places, ploc.at("places", j), "place")
-                if places[pid].external != need_ext:
-                    ploc.at("places", j).fail(
-                        pid, f"{t} policies act on {'external' if need_ext else 'internal'} "
-                             f"places only")
-            for j, sid in enumerate(getattr(pol, "sectors", ())):
-                _check_ref(sid, sectors, ploc.at("sectors", j), "sector")
+            _check_policy_refs(pol, ploc, places, sectors, t)
         out.append(pol)
     return tuple(out)
+
+
+# which policy fields name places (internal or external) or sectors
+_PLACE_REFS = {"places": "internal", "corridor": "internal", "place": "internal",
+               "between": "internal", "partners": "external", "origin": "external"}
+
+
+def _check_policy_refs(pol, ploc: _Loc, places: dict, sectors: list, t: str) -> None:
+    for field_, kind in _PLACE_REFS.items():
+        if not hasattr(pol, field_):
+            continue
+        if field_ == "places" and isinstance(pol, ExternalDemandPolicy):
+            kind = "external"
+        v = getattr(pol, field_)
+        items = [(ploc.at(field_), v)] if isinstance(v, str) else \
+            [(ploc.at(field_, j), x) for j, x in enumerate(v)]
+        if isinstance(v, str) and not v:
+            ploc.at(field_).fail(v, f"required field {field_!r} is missing")
+        for loc, pid in items:
+            _check_ref(pid, places, loc, "place")
+            if places[pid].external != (kind == "external"):
+                loc.fail(pid, f"{t}.{field_} must name {kind} places")
+    if isinstance(pol, IntegrationPolicy) and len(pol.between) != 2:
+        ploc.at("between").fail(list(pol.between), "must name exactly two places")
+    for j, sid in enumerate(getattr(pol, "sectors", ())):
+        _check_ref(sid, sectors, ploc.at("sectors", j), "sector")
+    if isinstance(pol, TourismPolicy):
+        _check_ref(pol.sector, sectors, ploc.at("sector"), "sector")
+        if pol.weights and len(pol.weights) != len(pol.places):
+            ploc.at("weights").fail(list(pol.weights), "one weight per place is required")
+        if any(w < 0 for w in pol.weights):
+            ploc.at("weights").fail(list(pol.weights), "weights must be >= 0")
 
 
 def _check_link_policy(pol: LinkPolicy, loc: _Loc, places, modes, links) -> None:

@@ -103,6 +103,8 @@ class Sector:
         ``parameters.agglomeration``.
     tfp_growth : float
         Exogenous TFP growth per year.
+    energy_share : float
+        Share e_k of energy in unit cost (energy-base policies act through it), in [0, 1).
     """
 
     id: str
@@ -114,6 +116,7 @@ class Sector:
     trade_cost_scale: float = 1.0
     agglomeration: float | None = None
     tfp_growth: float = 0.0
+    energy_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -389,9 +392,138 @@ class EntryCostPolicy(Policy):
     type = "entry_cost"
 
 
+@dataclass(frozen=True)
+class ClusterPolicy(Policy):
+    """Cluster or corridor investment in named sectors and places.
+
+    Productivity (``factor``) and entry costs (``entry_cost_factor``) of the named sectors in
+    the named places change, with spillovers to the other places of the ``corridor`` (their
+    productivity factor is ``factor ** spillover``). ``None`` sectors: all.
+    """
+
+    places: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    factor: float = 1.0
+    entry_cost_factor: float = 1.0
+    corridor: tuple[str, ...] = ()
+    spillover: float = 0.0
+    phase_in: int = 0
+
+    type = "cluster"
+
+
+@dataclass(frozen=True)
+class InnovationPolicy(Policy):
+    """Innovation base: productivity growth of knowledge sectors, with spillovers.
+
+    Productivity of the ``sectors`` at ``place`` grows by ``growth`` a year while active; other
+    places get ``spillover * exp(-ln 2 * t / halflife_hours)`` of the log effect, t the
+    passenger travel time from the base in hour-equivalents.
+    """
+
+    place: str = ""
+    sectors: tuple[str, ...] = ()
+    growth: float = 0.0
+    spillover: float = 1.0
+    halflife_hours: float = 12.0
+
+    type = "innovation"
+
+
+@dataclass(frozen=True)
+class EnergyBasePolicy(Policy):
+    """Energy base: cheaper renewable power at one place, up to a capacity.
+
+    Power at ``place`` is cheaper by ``price_cut`` (share) for all sectors up to
+    ``capacity`` (bn CNY of power a year at the old price); acts through sectors' energy
+    shares.
+    """
+
+    place: str = ""
+    price_cut: float = 0.0
+    capacity: float | None = None
+    phase_in: int = 0
+
+    type = "energy_base"
+
+
+@dataclass(frozen=True)
+class IntegrationPolicy(Policy):
+    """Integration of two places (trade, migration, labour-market pooling).
+
+    Trade costs and migration costs between them are multiplied by factors; ``pooling`` adds
+    that share of the partner's residents to each one's agglomeration density (labour-market
+    pooling).
+    """
+
+    between: tuple[str, ...] = ()
+    trade_cost_factor: float = 1.0
+    migration_cost_factor: float = 1.0
+    pooling: float = 0.0
+    phase_in: int = 0
+
+    type = "integration"
+
+
+@dataclass(frozen=True)
+class TourismPolicy(Policy):
+    """Tourism loop: visitors' multi-stop trips and spending along a route.
+
+    ``visitors`` (millions a year) make multi-stop trips along ``places`` and
+    spend ``spend_per_visitor`` (thousand CNY) on ``sector`` at each stop in proportion to
+    ``weights`` (default equal); destinations' amenity rises by ``amenity_factor``.
+    """
+
+    places: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
+    visitors: float = 0.0
+    spend_per_visitor: float = 0.0
+    sector: str = "tourism"
+    amenity_factor: float = 1.0
+    phase_in: int = 0
+
+    type = "tourism"
+
+
+@dataclass(frozen=True)
+class OpenZonePolicy(Policy):
+    """Open-economy zone: lower border and port frictions, growing partner markets.
+
+    Fixed costs of border-crossing and sea links touching ``places`` are
+    multiplied by ``border_cost_factor``; income of the ``partners`` (external places)
+    multiplied by ``demand_factor`` (market growth, e.g. bonded and border-trade zones).
+    """
+
+    places: tuple[str, ...] = ()
+    border_cost_factor: float = 1.0
+    partners: tuple[str, ...] = ()
+    demand_factor: float = 1.0
+    phase_in: int = 0
+
+    type = "open_zone"
+
+
+@dataclass(frozen=True)
+class CounterpartPolicy(Policy):
+    """Counterpart cooperation: firms relocating into the region from an external place.
+
+    ``firms_per_year`` firms (mass units) relocate from an external
+    ``origin`` into ``places`` x ``sectors`` (split equally) each year (entry_exit only).
+    """
+
+    origin: str = ""
+    places: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    firms_per_year: float = 0.0
+
+    type = "counterpart"
+
+
 POLICY_TYPES: dict[str, type[Policy]] = {
     cls.type: cls for cls in (LinkPolicy, ProductivityPolicy, AmenityPolicy, ExternalDemandPolicy,
-                              FirmSubsidyPolicy, EntryCostPolicy)
+                              FirmSubsidyPolicy, EntryCostPolicy, ClusterPolicy,
+                              InnovationPolicy, EnergyBasePolicy, IntegrationPolicy,
+                              TourismPolicy, OpenZonePolicy, CounterpartPolicy)
 }
 
 

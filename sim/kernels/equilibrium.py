@@ -69,6 +69,8 @@ class EquilibriumInputs:
         places is given (not free entry). None: free entry, M_nk = L_nk / (sigma_k F_k).
     firm_index : ndarray, shape (N, K), optional
         With ``firm_count``: productivity-weighted mass sum_i z_i**(sigma_k-1) of the firms.
+    extra_demand : ndarray, shape (N, K), optional
+        Exogenous spending in market (n, k) by non-residents (e.g. tourists), added to E_nk.
     """
 
     internal: np.ndarray
@@ -89,6 +91,7 @@ class EquilibriumInputs:
     land: np.ndarray
     firm_count: np.ndarray | None = None
     firm_index: np.ndarray | None = None
+    extra_demand: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,8 @@ def _evaluate(x, inp, ext, kappa):
         labour_income = (wage * emp).sum(axis=1) + inp.ag_wage * inp.ag_workers
     income = np.where(ext, inp.ext_income, labour_income / (1.0 - inp.housing_share))
     expenditure = income[:, None] * inp.beta[None, :]
+    if inp.extra_demand is not None:
+        expenditure = expenditure + inp.extra_demand                       # [E5]
     supply = _supply_terms(inp, ext, wage, emp)
     ppow = price_index_power(supply, inp.freeness, inp.group)
     ma = market_access(_demand_term(ppow, expenditure, inp.sigma), inp.freeness, inp.group)

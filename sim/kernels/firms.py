@@ -184,7 +184,7 @@ def decision_probabilities(v, rules: FirmRules, eligible, entry_cost, size=None)
     return Decisions(exit=ex, move=move, dest_weight=a, dest_cdf=dest_cdf, entry=entry.T)
 
 
-def continuum_step(M, dec: Decisions, rules: FirmRules, pool):
+def continuum_step(M, dec: Decisions, rules: FirmRules, pool, *, extra=None):
     r"""Move the firm masses one year (aggregate resolution).
 
     .. math::
@@ -202,6 +202,8 @@ def continuum_step(M, dec: Decisions, rules: FirmRules, pool):
     rules : FirmRules
     pool : ndarray, shape (K,)
         E_k, potential entrants per sector this year.
+    extra : ndarray, shape (N, K), optional
+        Additional entrants placed directly (counterpart cooperation), productivity from pi.
 
     Returns
     -------
@@ -221,6 +223,8 @@ def continuum_step(M, dec: Decisions, rules: FirmRules, pool):
     moved_in = a * (rate.sum(axis=0, keepdims=True) - rate)
     S2 = S - moved_out + moved_in
     entries = pool[None, :] * dec.entry
+    if extra is not None:
+        entries = entries + extra
     M_next = S2 @ rules.transition + entries[:, :, None] * rules.entry_dist[None, None, :]
     stats = {"entries": entries, "exits": exits.sum(2), "moved_out": moved_out.sum(2),
              "moved_in": moved_in.sum(2)}
@@ -228,7 +232,7 @@ def continuum_step(M, dec: Decisions, rules: FirmRules, pool):
 
 
 def agents_step(rng, place, sector, q, dec: Decisions, rules: FirmRules, pool, scale,
-                *, max_redraws=50):
+                *, extra=None, max_redraws=50):
     """Sample one year of firm demography for firm agents (agent resolution).
 
     Each agent is one type-(n, k, q) draw of the continuum step: exit with probability e,
@@ -248,6 +252,8 @@ def agents_step(rng, place, sector, q, dec: Decisions, rules: FirmRules, pool, s
         Potential entrants per sector (mass units).
     scale : float
         Firms represented by one agent.
+    extra : ndarray, shape (N, K), optional
+        Additional entrants placed directly (mass units): Poisson(extra / scale) agents.
     max_redraws : int
         Redraws of a destination equal to the origin before the mover stays put.
 
@@ -285,7 +291,7 @@ def agents_step(rng, place, sector, q, dec: Decisions, rules: FirmRules, pool, s
     new_place[movers[ok]] = dest[ok]
     trans_cdf = cdf_rows(rules.transition)
     new_q = sample_categorical(trans_cdf, q_s, rng.random(len(surv)))
-    lam = (pool[None, :] * dec.entry) / scale
+    lam = (pool[None, :] * dec.entry + (0.0 if extra is None else extra)) / scale
     n_new = rng.poisson(lam)
     e_cell = np.repeat(np.arange(N * K), n_new.reshape(-1))
     e_place, e_sector = e_cell // K, e_cell % K
