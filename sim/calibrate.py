@@ -40,12 +40,17 @@ def _with_fundamentals(sc: Scenario, prod: dict, amen: dict) -> Scenario:
     return dataclasses.replace(sc, region=dataclasses.replace(sc.region, places=places))
 
 
-def _base_equilibrium(sc: Scenario):
-    """Free-entry base-year equilibrium, its inputs, primitives and network (no policies)."""
-    model = SimModel(dataclasses.replace(
-        sc, policies=(), parameters=dataclasses.replace(sc.parameters,
-                                                        firm_dynamics="free_entry")),
-        end_year=sc.time.start)
+def _base_equilibrium(sc: Scenario, *, free_entry: bool = True):
+    """Base-year equilibrium, its inputs, primitives and network (no policies).
+
+    ``free_entry=True`` forces free entry; otherwise the scenario's firm dynamics are used
+    (with ``entry_exit`` the model's firm spin-up runs first).
+    """
+    par = sc.parameters
+    if free_entry:
+        par = dataclasses.replace(par, firm_dynamics="free_entry")
+    model = SimModel(dataclasses.replace(sc, policies=(), parameters=par, resolution="aggregate"),
+                     end_year=sc.time.start)
     try:
         inp, prim, net = model.equilibrium_inputs()
         slv = sc.solver
@@ -150,6 +155,10 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
                                f"(max relative error {err_g:.2e})")
     net_mig = np.zeros(len(ids))
     err_m = 0.0
+    if par.migration_rule == "logit" and par.firm_dynamics != "free_entry":
+        # amenities must make the actual model's base year stationary: use its real incomes
+        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen),
+                                                   free_entry=False)
     if par.migration_rule == "logit":
         L = inp.mobile
         ok = L[idx] > 0

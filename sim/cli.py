@@ -23,7 +23,16 @@ def _cmd_run(args) -> int:
     out = Path(args.out) if args.out else default_out_dir(sc, args.seed)
     if out.exists() and not args.force:
         raise ResultsError(f"{out}: results folder exists; use --force to overwrite")
+    base = base_out = None
+    if args.baseline:
+        bsc = load_scenario(Path(args.baseline))
+        base_out = default_out_dir(bsc, args.seed, root=out.parent)
+        if base_out.exists() and not args.force:
+            raise ResultsError(f"{base_out}: results folder exists; use --force to overwrite")
+        base = run_scenario(bsc, seed=args.seed, end_year=args.end_year)
     res = run_scenario(sc, seed=args.seed, end_year=args.end_year)
+    if base is not None:
+        write_results(base, base_out, force=args.force)
     write_results(res, out, force=args.force)
     if not args.quiet:
         m = res.manifest
@@ -34,6 +43,14 @@ def _cmd_run(args) -> int:
                                "display.width", 120, "display.max_rows", 200):
             print(res.summary().to_string())
         print(f"results: {out}")
+        if base is not None:
+            from sim.headline import headline
+
+            print(f"\nheadline: {res.manifest['name']} vs {base.manifest['name']} "
+                  f"(baseline results: {base_out})")
+            with pd.option_context("display.float_format", "{:,.3f}".format,
+                                   "display.width", 140, "display.max_rows", 200):
+                print(headline(res, base).to_string())
     return 0
 
 
@@ -112,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="overwrite an existing results folder")
     r.add_argument("--end-year", type=int, default=None, help="stop early (short runs)")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
+    r.add_argument("--baseline", default=None,
+                   help="also run this baseline scenario (results beside --out) and print the "
+                        "headline of SCENARIO against it")
     r.set_defaults(func=_cmd_run)
 
     v = sub.add_parser("validate", help="validate a scenario file (non-zero exit on error)",

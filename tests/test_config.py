@@ -176,7 +176,8 @@ def test_roundtrip_fixture(name, tmp_path):
 def test_dump_is_fully_resolved():
     d = yaml.safe_load(dump_scenario(load_scenario(DATA / "csv_base.yaml")))
     assert list(d) == ["schema_version", "name", "description", "seed", "resolution", "agents",
-                       "calibrate", "time", "region", "parameters", "solver", "policies"]
+                       "calibrate", "groups", "time", "region", "parameters", "solver",
+                       "policies"]
     assert d["schema_version"] == SCHEMA_VERSION
     assert list(d["region"]["modes"]) == DEFAULT_MODE_IDS
     assert all(isinstance(d["region"][t], list) for t in ("places", "sectors", "links"))

@@ -91,7 +91,7 @@ TABLES: dict[str, type] = {
     "places": Place, "sectors": Sector, "links": Link, "place_sectors": PlaceSector,
 }
 TOP_KEYS = ("schema_version", "name", "description", "extends", "seed", "resolution", "agents",
-            "calibrate", "time", "region", "parameters", "solver", "policies")
+            "calibrate", "groups", "time", "region", "parameters", "solver", "policies")
 REGION_KEYS = ("places", "sectors", "links", "modes", "place_sectors")
 LINK_ACTIONS = ("open", "upgrade", "close")
 SHARE_TOL = 1e-9
@@ -331,20 +331,28 @@ def _resolve_tree(data: dict, file: str, base_dir: Path, chain: tuple[Path, ...]
         return data, origin
     ext = data.pop("extends")
     origin.pop("extends")
-    if not isinstance(ext, str) or not ext.strip():
-        raise ScenarioError(file, "extends", ext, "must be the path of a parent scenario file")
-    parent = base_dir / ext
-    key = parent.resolve()
-    if key in chain:
-        cycle = [p.name for p in chain[chain.index(key):]] + [key.name]
-        raise ScenarioError(file, "extends", ext, "extends cycle: " + " -> ".join(cycle))
-    if not parent.is_file():
-        raise ScenarioError(file, "extends", ext, f"parent scenario file not found: {parent}")
-    pdata, porigin = _resolve_tree(_read_yaml(parent), str(parent), parent.parent,
-                                   chain + (key,))
-    pdata.pop("name", None)  # never inherited
-    porigin.pop("name", None)
-    return _merge(pdata, data, porigin, origin)
+    parents = ext if isinstance(ext, list) and ext else [ext]
+    merged = None
+    for j, e in enumerate(parents):
+        where = "extends" if not isinstance(ext, list) else f"extends[{j}]"
+        if not isinstance(e, str) or not e.strip():
+            raise ScenarioError(file, where, e, "must be the path of a parent scenario file "
+                                                "(or a list of them)")
+        parent = base_dir / e
+        key = parent.resolve()
+        if key in chain:
+            cycle = [p.name for p in chain[chain.index(key):]] + [key.name]
+            raise ScenarioError(file, where, e, "extends cycle: " + " -> ".join(cycle))
+        if not parent.is_file():
+            raise ScenarioError(file, where, e, f"parent scenario file not found: {parent}")
+        pdata, porigin = _resolve_tree(_read_yaml(parent), str(parent), parent.parent,
+                                       chain + (key,))
+        pdata.pop("name", None)  # never inherited
+        porigin.pop("name", None)
+        # several parents merge left to right, like successive diffs (policies appended)
+        merged = (pdata, porigin) if merged is None else _merge(merged[0], pdata, merged[1],
+                                                                  porigin)
+    return _merge(merged[0], data, merged[1], origin)
 
 
 def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
@@ -855,9 +863,22 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
 
     region = _region(data.get("region"), root.at("region"), par)
     policies = _policies(data.get("policies"), root.at("policies"), region)
+    gloc = root.at("groups")
+    groups = []
+    internal_ids = {p.id for p in region.places if not p.external}
+    for gname, members in _mapping(data.get("groups"), gloc, "group -> [place ids]").items():
+        if not isinstance(gname, str) or not gname.strip():
+            gloc.fail(gname, "group names must be non-empty strings")
+        if not isinstance(members, list) or not members:
+            gloc.at(gname).fail(members, "expected a non-empty list of internal place ids")
+        for j, pid in enumerate(members):
+            if not isinstance(pid, str):
+                gloc.at(gname, j).fail(pid, "expected a place id")
+            _check_ref(pid, internal_ids, gloc.at(gname, j), "internal place")
+        groups.append((gname, tuple(members)))
     return Scenario(name=name, region=region, description=description, seed=seed,
-                    resolution=resolution, agents=agents, calibrate=calib, time=time,
-                    parameters=par, solver=solver,
+                    resolution=resolution, agents=agents, calibrate=calib,
+                    groups=tuple(groups), time=time, parameters=par, solver=solver,
                     policies=policies, schema_version=data["schema_version"], source=source)
 
 
@@ -976,6 +997,7 @@ def scenario_to_dict(scenario: Scenario) -> dict:
         "resolution": s.resolution,
         "agents": _as_dict(s.agents),
         "calibrate": bool(s.calibrate),
+        "groups": {g: list(m) for g, m in s.groups},
         "time": _as_dict(s.time),
         "region": {
             "places": [_as_dict(p) for p in reg.places],

@@ -542,6 +542,7 @@ class Scenario:
     solver: Solver = field(default_factory=Solver)
     policies: tuple[Policy, ...] = ()
     calibrate: bool = False
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     schema_version: int = SCHEMA_VERSION
     source: str | None = field(default=None, compare=False)
 
