@@ -71,10 +71,9 @@ def test_invariants_random_regions(seed, N, K, n_ext, housing, nontraded):
     assert r.residual < 1e-12
 
 
-def test_fkv_two_region_equations():
-    """The engine's equilibrium solves FKV's (1999) eqs. (5.1)-(5.4) for two regions."""
-    sig, mu, phi, lam = 5.0, 0.4, 0.2, 0.63
-    inp = EquilibriumInputs(
+def cp_inputs(sig, mu, phi, lam):
+    """The two-region FKV economy in FKV's units (F = mu / sigma), share lam in region 1."""
+    return EquilibriumInputs(
         internal=np.array([True, True]), mobile=np.array([mu * lam, mu * (1 - lam)]),
         ag_workers=np.full(2, (1 - mu) / 2), ag_wage=np.ones(2), productivity=np.ones((2, 1)),
         sigma=np.array([sig]), fixed_cost=np.array([mu / sig]), beta=np.array([mu]),
@@ -82,6 +81,12 @@ def test_fkv_two_region_equations():
         freeness=np.array([[[1, phi], [phi, 1]]]), group=np.array([0]),
         ext_wage=np.ones(2), ext_income=np.zeros(2), ext_supply_share=np.ones((2, 1)),
         land=np.ones(2))
+
+
+def test_fkv_two_region_equations():
+    """The engine's equilibrium solves FKV's (1999) eqs. (5.1)-(5.4) for two regions."""
+    sig, mu, phi, lam = 5.0, 0.4, 0.2, 0.63
+    inp = cp_inputs(sig, mu, phi, lam)
     r = solve_equilibrium(inp, tol=1e-14, max_iter=50_000)
     w = r.wage[:, 0]
     lam_v = np.array([lam, 1 - lam])
@@ -99,14 +104,7 @@ def test_fkv_two_region_equations():
 def test_symmetric_two_region_closed_form():
     """Symmetric CP equilibrium: w = 1 in FKV units (FKV 1999, section 5.2)."""
     sig, mu, phi = 6.0, 0.3, 0.3
-    inp = EquilibriumInputs(
-        internal=np.array([True, True]), mobile=np.full(2, mu / 2),
-        ag_workers=np.full(2, (1 - mu) / 2), ag_wage=np.ones(2), productivity=np.ones((2, 1)),
-        sigma=np.array([sig]), fixed_cost=np.array([mu / sig]), beta=np.array([mu]),
-        housing_share=0.0, sector_elasticity=2.0,
-        freeness=np.array([[[1, phi], [phi, 1]]]), group=np.array([0]),
-        ext_wage=np.ones(2), ext_income=np.zeros(2), ext_supply_share=np.ones((2, 1)),
-        land=np.ones(2))
+    inp = cp_inputs(sig, mu, phi, 0.5)
     r = solve_equilibrium(inp, wage0=np.full((2, 1), 0.7), tol=1e-14)
     np.testing.assert_allclose(r.wage, 1.0, rtol=1e-12)
     # G^(1-sigma) = (mu/2)(1+phi)/mu ... in FKV units G = ((1+phi)/2)^(1/(1-sigma)) times
