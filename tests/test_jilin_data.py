@@ -146,12 +146,14 @@ def test_links_are_2020_network(scenario):
 def test_planned_links_file(scenario):
     ids = {p.id for p in scenario.region.places}
     rows = read("planned_links.csv")
-    assert len(rows) == 10
+    assert len(rows) == 12
     for r in rows:
         assert r["from"] in ids and r["to"] in ids and r["mode"] in MODES
         assert float(r["km"]) > 0 and float(r["hours"]) > 0
         assert r["plan_clause"].strip()
     assert any({r["from"], r["to"]} == {"arxan", "choibalsan"} for r in rows)
+    assert any({r["from"], r["to"]} == {"manzhouli", "europe"} for r in rows)
+    assert any({r["from"], r["to"]} == {"zarubino", "niigata"} for r in rows)
 
 
 # ------------------------------------------------------------------------- (c) reachability
@@ -166,11 +168,13 @@ def test_reachability_2020(scenario):
         if not p.external:
             assert np.isfinite(nm.freight_cost[i, j]), p.id
             assert np.isfinite(nm.passenger_cost[i, j]), p.id
+    for unlinked in ("choibalsan", "niigata", "europe"):  # reachable only by planned links
+        k = static.place_index[unlinked]
+        assert np.isinf(nm.freight_cost[i, k]) and np.isinf(nm.passenger_cost[i, k])
     k = static.place_index["choibalsan"]
-    assert np.isinf(nm.freight_cost[i, k]) and np.isinf(nm.passenger_cost[i, k])
     assert nm.freeness[:, i, k].max() == 0.0
     reach = netk.reachable(nm.freight_cost)
-    assert reach[i].sum() == static.n_places - 1  # everything but choibalsan
+    assert reach[i].sum() == static.n_places - 3  # all but choibalsan, niigata, europe
 
 
 def test_planned_railway_reaches_choibalsan(scenario):

@@ -663,6 +663,11 @@ def _region(raw, loc: _Loc, par: Parameters) -> Region:
             ploc.at("id").fail(p.id, "duplicate place id")
         place_ids[p.id] = p
         _check_rules(p, ploc)
+    for p, ploc in places:
+        if p.parent is not None:
+            _check_ref(p.parent, place_ids, ploc.at("parent"), "place")
+            if p.parent == p.id:
+                ploc.at("parent").fail(p.parent, "a place cannot be its own parent")
     if not any(not p.external for p, _ in places):
         loc.at("places").fail([p.id for p, _ in places],
                               "at least one internal place (external: false) is required")

@@ -33,6 +33,9 @@ class Place:
         Unique identifier used everywhere in scenario files.
     name : str
         Human-readable name (optional; empty if not given).
+    parent : str or None
+        Id of the administrative unit a split-out place belongs to (documentation and
+        reporting; e.g. Gongzhuling -> changchun). Must name another place.
     external : bool
         True for exogenous markets (neighbouring provinces, ports, foreign regions): their
         wage, population and expenditure are given, not solved.
@@ -67,6 +70,7 @@ class Place:
     lat: float
     lon: float
     name: str = ""
+    parent: str | None = None
     external: bool = False
     mobile_pop: float = 0.0
     ag_pop: float = 0.0
