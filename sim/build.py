@@ -38,6 +38,8 @@ class StaticData:
     tradable : ndarray of bool, shape (K,)
     link_from, link_to, link_mode : ndarray of int, shape (n_links,)
     link_km, link_hours, link_fixed : ndarray, shape (n_links,)
+    link_capacity : ndarray, shape (n_links,)
+        Freight capacity (bn CNY of goods a year); inf: uncongested.
     link_opened, link_closed : ndarray of int, shape (n_links,)
         First operating year / first closed year; -inf-like and +inf-like sentinels as
         ``INT_MIN``/``INT_MAX`` when absent.
@@ -82,6 +84,7 @@ class StaticData:
     link_fixed: np.ndarray
     link_opened: np.ndarray
     link_closed: np.ndarray
+    link_capacity: np.ndarray
     mode_freight: np.ndarray
     mode_passenger: np.ndarray
     mode_cpk_freight: np.ndarray
@@ -166,6 +169,8 @@ def build_static(scenario: Scenario) -> StaticData:
         link_fixed=col("fixed_cost", links),
         link_opened=np.array([year(lk.opened, INT_MIN) for lk in links], dtype=INDEX),
         link_closed=np.array([year(lk.closed, INT_MAX) for lk in links], dtype=INDEX),
+        link_capacity=np.array([np.inf if lk.capacity is None else lk.capacity
+                                for lk in links], dtype=FLOAT),
         mode_freight=np.array([m.freight for m in modes], dtype=bool),
         mode_passenger=np.array([m.passenger for m in modes], dtype=bool),
         mode_cpk_freight=col("cost_per_km_freight", modes),

@@ -19,6 +19,8 @@ process, so :meth:`SimModel.release` drops the heavy state when a run ends.
 
 from __future__ import annotations
 
+import dataclasses
+
 import mesa
 import numpy as np
 
@@ -26,10 +28,11 @@ from sim.build import StaticData, build_static
 from sim.config.schema import Scenario
 from sim.kernels import firms as fk
 from sim.kernels.choice import rouwenhorst, stationary
-from sim.kernels.equilibrium import EquilibriumInputs, solve_equilibrium
+from sim.kernels.equilibrium import EquilibriumInputs, solve_equilibrium, trade_flows
 from sim.kernels.migration import logit_probabilities, utility
+from sim.kernels.network import link_volumes
 from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
-from sim.primitives import NetworkCache, year_primitives
+from sim.primitives import NetworkCache, congested, freight_link_costs, year_primitives
 from sim.recorder import Recorder
 from sim.rng import spawn_streams
 
@@ -73,8 +76,6 @@ def productivity_grid(par, sigma):
 
 def _integrate(net, pairs, static):
     """Network matrices with integration policies applied [P7]: tau_ab and kappa_ab scaled."""
-    import dataclasses
-
     from sim.primitives import trade_groups
 
     freeness = net.freeness.copy()
@@ -143,6 +144,7 @@ class SimModel(mesa.Model):
         else:
             self.households = AggregateHouseholds(mob0, st.ag0, st.internal, par.hukou_share)
         self.network = NetworkCache(st, par)
+        self.link_volume: dict = {}
         self._wage = None
         self.last = None
         self.firms = None
@@ -235,6 +237,8 @@ class SimModel(mesa.Model):
         sc, st = self.scenario, self.static
         par = sc.parameters
         prim = year_primitives(st, sc.policies, self.year, self.start_year)
+        if self.link_volume:  # congestion from last year's freight volumes          [N4]
+            prim = dataclasses.replace(prim, links=congested(prim.links, self.link_volume))
         net = self.network.get(prim.links)
         mobile, ag = self.mobile, self.agricultural
         density = mobile + ag
@@ -296,6 +300,8 @@ class SimModel(mesa.Model):
         eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
                                damping=slv.damping, anderson=slv.anderson, year=self.year)
         self._wage = eq.wage
+        if np.isfinite(prim.links.capacity).any():
+            self.link_volume = self._freight_volumes(eq, inp, prim.links)
         mobile = inp.mobile
         U = utility(eq.real_income, prim.amenity, np.where(intern, mobile, 1.0),
                     amenity_elasticity=par.amenity_elasticity)
@@ -323,6 +329,19 @@ class SimModel(mesa.Model):
         self.year += 1
         if self.done:
             self.running = False
+
+    def _freight_volumes(self, eq, inp, links):
+        """Freight value on each link (bn CNY a year), all-or-nothing on shortest paths."""
+        st, par = self.static, self.scenario.parameters
+        X = trade_flows(eq, inp)
+        od = X[:, :, st.tradable].sum(axis=2)
+        np.fill_diagonal(od, 0.0)
+        sel, cost = freight_link_costs(st, links, par)
+        vol = link_volumes(st.n_places, links.from_[sel], links.to[sel], links.mode[sel], cost,
+                           st.mode_terminal_freight, od)
+        keys = zip(links.from_[sel], links.to[sel], links.mode[sel], strict=True)
+        return {(int(a), int(b), int(m)): float(v) for (a, b, m), v in zip(keys, vol,
+                                                                              strict=True)}
 
     def _firm_employment(self, eq):
         """Employment of one firm of each type, (sigma-1) zeta o / w + F, shape (N, K, Q)."""
@@ -398,6 +417,7 @@ class SimModel(mesa.Model):
         if self.firms is not None:
             self.firms.release()
         self.network = None
+        self.link_volume = {}
         self.last = None
         self._wage = None
         self.recorder = None

@@ -8,6 +8,7 @@ the active link set and cached by :class:`NetworkCache`, recomputed only when th
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,10 +45,11 @@ class LinkSet:
     km: np.ndarray
     hours: np.ndarray
     fixed: np.ndarray
+    capacity: np.ndarray
 
     def key(self) -> bytes:
         """A hashable fingerprint: equal link sets give equal keys."""
-        parts = (self.from_, self.to, self.mode, self.km, self.hours, self.fixed)
+        parts = (self.from_, self.to, self.mode, self.km, self.hours, self.fixed, self.capacity)
         return b"|".join(np.ascontiguousarray(p).tobytes() for p in parts)
 
 
@@ -104,6 +106,7 @@ def active_links(static: StaticData, policies, year: int) -> LinkSet:
         "from_": list(static.link_from[on]), "to": list(static.link_to[on]),
         "mode": list(static.link_mode[on]), "km": list(static.link_km[on]),
         "hours": list(static.link_hours[on]), "fixed": list(static.link_fixed[on]),
+        "capacity": list(static.link_capacity[on]),
     }
     for pol in policies:
         if not isinstance(pol, LinkPolicy) or phase(pol, year) == 0.0:
@@ -117,6 +120,7 @@ def active_links(static: StaticData, policies, year: int) -> LinkSet:
             cols["km"].append(pol.km)
             cols["hours"].append(pol.hours)
             cols["fixed"].append(pol.fixed_cost or 0.0)
+            cols["capacity"].append(np.inf if pol.capacity is None else pol.capacity)
             continue
         hit = [i for i in range(len(cols["mode"]))
                if cols["mode"][i] == m and {cols["from_"][i], cols["to"][i]} == {a, b}]
@@ -131,6 +135,8 @@ def active_links(static: StaticData, policies, year: int) -> LinkSet:
                     cols["hours"][i] = pol.hours
                 if pol.fixed_cost is not None:
                     cols["fixed"][i] = pol.fixed_cost
+                if pol.capacity is not None:
+                    cols["capacity"][i] = pol.capacity
                 if pol.new_mode is not None:
                     cols["mode"][i] = static.mode_index[pol.new_mode]
     border_modes = [static.mode_index[m] for m in ("border_crossing", "sea")
@@ -255,6 +261,24 @@ class NetworkMatrices:
     freeness: np.ndarray  # (G, N, N) tau^(1-sigma) per trade-cost group
     group: np.ndarray  # (K,) group per sector, -1 non-traded
     migration_cost: np.ndarray  # (N, N) log-utility units
+
+
+def freight_link_costs(static: StaticData, links: LinkSet, par: Parameters):
+    """Freight-carrying links of a link set and their generalized costs [N1]."""
+    sel = static.mode_freight[links.mode]
+    cost = netk.link_generalized_cost(links.km[sel], links.hours[sel], links.fixed[sel],
+                                      static.mode_cpk_freight[links.mode[sel]],
+                                      par.value_of_time_freight)
+    return sel, cost
+
+
+def congested(links: LinkSet, volume: dict) -> LinkSet:
+    """Link set with BPR travel times [N4] from last year's freight volumes by link."""
+    if not np.isfinite(links.capacity).any() or not volume:
+        return links
+    v = np.array([volume.get((int(a), int(b), int(m)), 0.0)
+                  for a, b, m in zip(links.from_, links.to, links.mode, strict=True)])
+    return dataclasses.replace(links, hours=netk.bpr_hours(links.hours, v, links.capacity))
 
 
 def trade_groups(sigma, scale, tradable):

@@ -127,3 +127,36 @@ def test_counterpart_cooperation_brings_firms_in():
     assert b.loc[key, "firms"] > a.loc[key, "firms"]
     assert np.isclose(b.loc[(2022, "south", "manufacturing"), "entries"]
                       - a.loc[(2022, "south", "manufacturing"), "entries"], 0.01, rtol=0.5)
+
+
+def test_link_capacity_congests_and_slows_traffic(base):
+    """A link with little freight capacity gets slower as volume rises (BPR), and the network
+    is recomputed each year; unlimited capacity changes nothing."""
+    def with_capacity(cap):
+        links = tuple(dataclasses.replace(lk, capacity=cap)
+                      if {lk.from_, lk.to} == {"core", "east"} else lk for lk in base.region.links)
+        return dataclasses.replace(base, region=dataclasses.replace(base.region, links=links))
+
+    free = sim.run_scenario(base, end_year=2024)
+    huge = sim.run_scenario(with_capacity(1e300), end_year=2024)
+    tight = sim.run_scenario(with_capacity(10.0), end_year=2024)
+    assert free.places.equals(huge.places)
+    assert tight.manifest["solver"]["network_recomputations"] >= 2
+    p0 = free.places.set_index(["year", "place"])
+    p1 = tight.places.set_index(["year", "place"])
+    assert (p0.loc[2020] == p1.loc[2020]).all().all()  # congestion acts from the next year
+    assert not (p0.loc[2021] == p1.loc[2021]).all().all()
+    # the congested link is slower: freight between core and east costs more
+    from sim.model import SimModel
+
+    costs = []
+    for sc in (base, with_capacity(10.0)):
+        m = SimModel(sc, end_year=2022)
+        m.step()
+        _, _, net = m.equilibrium_inputs()
+        i, j = m.static.place_index["core"], m.static.place_index["east"]
+        costs.append(net.freight_cost[i, j])
+        vol = dict(m.link_volume)
+        m.release()
+    assert costs[1] > costs[0]
+    assert max(vol.values()) > 0

@@ -162,6 +162,9 @@ class Link:
         First year the link operates (None: before the simulation start).
     closed : int or None
         First year the link no longer operates (None: never).
+    capacity : float or None
+        Freight capacity, bn CNY of goods a year (None: uncongested). Above it, travel time
+        rises by the BPR function with last year's freight volume (docs/model.md [N4]).
     """
 
     from_: str
@@ -172,6 +175,7 @@ class Link:
     fixed_cost: float = 0.0
     opened: int | None = None
     closed: int | None = None
+    capacity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -315,8 +319,9 @@ class Policy:
 class LinkPolicy(Policy):
     """Open, upgrade or close a transport link.
 
-    ``action: open`` adds a link; ``upgrade`` replaces km/hours/fixed_cost (and optionally the
-    mode, via ``new_mode``) of an existing link ``from-to-mode``; ``close`` removes it.
+    ``action: open`` adds a link; ``upgrade`` replaces km/hours/fixed_cost/capacity (and
+    optionally the mode, via ``new_mode``) of an existing link ``from-to-mode``; ``close``
+    removes it.
     """
 
     action: str = "open"
@@ -327,6 +332,7 @@ class LinkPolicy(Policy):
     hours: float | None = None
     fixed_cost: float | None = None
     new_mode: str | None = None
+    capacity: float | None = None
 
     type = "link"
 

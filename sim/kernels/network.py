@@ -585,3 +585,100 @@ def reachable(gc):
     """
     gc = _float_nd("gc", gc)
     return np.isfinite(gc)
+
+
+def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_cost, od):
+    r"""Assign origin-destination flows to links along shortest paths (all-or-nothing).
+
+    .. math:: v_l = \sum_{(o,d):\ l \in \text{path}(o,d)} f_{od}
+
+    Each flow ``od[o, d]`` (o != d) follows the least-cost path of the layered multimodal graph
+    (:func:`multimodal_graph`); every link edge on the path (between two layer nodes) gets the
+    flow. Parallel links carry the flow on the cheapest one (the one the path uses).
+    Unreachable pairs carry nothing.
+
+    Parameters
+    ----------
+    n_places : int
+    link_from, link_to, link_mode, link_cost, terminal_cost
+        As in :func:`multimodal_graph`.
+    od : ndarray, shape (n_places, n_places)
+        Flows (e.g. value of goods a year), >= 0.
+
+    Returns
+    -------
+    ndarray, shape (n_links,)
+        Volume on each link.
+
+    Notes
+    -----
+    Paths are walked back from the predecessor matrix in Python: O(P^2 x path length); meant
+    for regions of tens to a few hundred places (it is only used when links have capacities).
+
+    References
+    ----------
+    .. [1] Sheffi, Y. (1985). Urban Transportation Networks, ch. 5 (all-or-nothing assignment).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    args = _validate_network(n_places, link_from, link_to, link_mode, link_cost, terminal_cost)
+    P, lf, lt, lm, lc, tc = args
+    n_links = lf.shape[0]
+    vol = np.zeros(n_links)
+    if n_links == 0 or P == 0:
+        return vol
+    graph, _ = multimodal_graph(*args)
+    n_modes = tc.shape[0]
+    keys = np.concatenate([lf * n_modes + lm, lt * n_modes + lm])
+    layer_keys = np.unique(keys[np.concatenate([lf != lt, lf != lt])])
+    node_of = {int(k): P + i for i, k in enumerate(layer_keys)}
+    best: dict[tuple[int, int], int] = {}
+    for link in range(n_links):
+        if lf[link] == lt[link]:
+            continue
+        a = node_of[int(lf[link] * n_modes + lm[link])]
+        b = node_of[int(lt[link] * n_modes + lm[link])]
+        key = (min(a, b), max(a, b))
+        if key not in best or lc[link] < lc[best[key]]:
+            best[key] = link
+    od = np.asarray(od, dtype=float)
+    sources = np.flatnonzero(od.sum(axis=1) > 0)
+    if len(sources) == 0:
+        return vol
+    dist, pred = dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
+    for row, s in enumerate(sources):
+        for t in np.flatnonzero(od[s] > 0):
+            if t == s or not np.isfinite(dist[row, t]):
+                continue
+            f = od[s, t]
+            node = t
+            while node != s:
+                prev = pred[row, node]
+                if prev >= P and node >= P:
+                    vol[best[(min(prev, node), max(prev, node))]] += f
+                node = prev
+    return vol
+
+
+def bpr_hours(hours, volume, capacity, *, alpha=0.15, beta=4.0):
+    r"""Congested travel time by the BPR function :math:`t = t_0 (1 + \alpha (v/c)^\beta)`.
+
+    Parameters
+    ----------
+    hours : ndarray, shape (n_links,)
+        Free-flow time t_0.
+    volume, capacity : ndarray, shape (n_links,)
+        Volume and capacity in the same units; ``capacity = inf`` means uncongested.
+
+    Returns
+    -------
+    ndarray, shape (n_links,)
+
+    References
+    ----------
+    .. [1] Bureau of Public Roads (1964). Traffic Assignment Manual. US Department of
+       Commerce.
+    """
+    ratio = np.divide(volume, capacity, out=np.zeros_like(np.asarray(volume, float)),
+                      where=np.isfinite(capacity) & (capacity > 0))
+    return np.asarray(hours, float) * (1.0 + alpha * ratio**beta)

@@ -468,3 +468,27 @@ def test_unreachable_pairs_raise_no_floating_point_warnings():
 def test_scalar_inputs():
     assert trade_costs(0.0, psi=0.33, c0=1.0) == 1.0
     assert trade_freeness(np.inf, 4.0) == 0.0
+
+
+def test_link_volumes_all_or_nothing_hand_case():
+    from sim.kernels.network import bpr_hours, link_volumes
+
+    # places a=0, b=1, c=2; road a-b (cost 10), road b-c (cost 10), rail a-c (cost 30)
+    lf, lt = np.array([0, 1, 0]), np.array([1, 2, 2])
+    lm = np.array([0, 0, 1])
+    cost = np.array([10.0, 10.0, 30.0])
+    od = np.zeros((3, 3))
+    od[0, 2] = 5.0
+    od[1, 2] = 2.0
+    # terminal costs 0: road path a-b-c costs 20 < rail 30
+    v = link_volumes(3, lf, lt, lm, cost, np.zeros(2), od)
+    np.testing.assert_allclose(v, [5.0, 7.0, 0.0])
+    # expensive road terminals (20 per trip, 10 per transfer node on the way): rail wins a-c
+    v = link_volumes(3, lf, lt, lm, cost, np.array([20.0, 0.0]), od)
+    np.testing.assert_allclose(v, [0.0, 2.0, 5.0])
+    # unreachable pairs carry nothing
+    v = link_volumes(3, lf[:1], lt[:1], lm[:1], cost[:1], np.zeros(2), od)
+    np.testing.assert_allclose(v, [0.0])
+    # BPR: t0 (1 + 0.15 (v/c)^4); infinite capacity: no congestion
+    np.testing.assert_allclose(bpr_hours(np.array([2.0, 2.0]), np.array([10.0, 10.0]),
+                                         np.array([10.0, np.inf])), [2.3, 2.0])
