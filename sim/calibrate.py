@@ -25,6 +25,7 @@ import pandas as pd
 from sim.config.schema import Scenario
 from sim.errors import SimError
 from sim.kernels.equilibrium import solve_equilibrium
+from sim.kernels.households import continuum_step
 from sim.kernels.migration import logit_probabilities, utility
 from sim.model import SimModel
 
@@ -69,9 +70,9 @@ def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, kappa_r, reg_share
     P = logit_probabilities(U, kappa, elasticity=par.migration_elasticity)
     PR = P if kappa_r is None else logit_probabilities(U, kappa_r,
                                                        elasticity=par.migration_elasticity)
-    F = par.reconsider_share * ((L * reg_share)[:, None] * PR
-                                + (L * (1 - reg_share))[:, None] * P)
-    np.fill_diagonal(F, 0.0)
+    _, _, F = continuum_step(L * reg_share, L * (1 - reg_share), PR, P,
+                             reconsider_share=par.reconsider_share, conversion=0.0,
+                             internal=np.ones(len(L), dtype=bool))
     return (F.sum(axis=0)[idx] - F.sum(axis=1)[idx]) / L[idx]
 
 

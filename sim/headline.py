@@ -88,13 +88,11 @@ def headline(policy, baseline, groups=None) -> pd.DataFrame:
         m = list(members)
         add(f"{g} GDP (bn CNY)", B.loc[m, "gdp"].sum(), P.loc[m, "gdp"].sum())
         add(f"{g} population (m)", B.loc[m, "population"].sum(), P.loc[m, "population"].sum())
-    for res, tag in ((baseline, "b"), (policy, "p")):
+    def tourism(res):
         s = res.sectors
-        t = s[(s["year"] == y1) & (s["sector"] == "tourism")]["output"].sum()
-        if tag == "b":
-            tb = t
-        else:
-            tp = t
+        return s[(s["year"] == y1) & (s["sector"] == "tourism")]["output"].sum()
+
+    tb, tp = tourism(baseline), tourism(policy)
     if tb > 0:
         add(f"tourism output {y1} (bn CNY)", tb, tp)
     add("Theil index of GDP per capita", theil(B["gdp"] / B["population"], B["population"]),

@@ -32,7 +32,7 @@ from sim.kernels.equilibrium import EquilibriumInputs, solve_equilibrium, trade_
 from sim.kernels.migration import logit_probabilities, utility
 from sim.kernels.network import link_volumes
 from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
-from sim.primitives import NetworkCache, congested, freight_link_costs, year_primitives
+from sim.primitives import NetworkCache, congested, mode_link_costs, year_primitives
 from sim.recorder import Recorder
 from sim.rng import spawn_streams
 
@@ -336,9 +336,9 @@ class SimModel(mesa.Model):
         X = trade_flows(eq, inp)
         od = X[:, :, st.tradable].sum(axis=2)
         np.fill_diagonal(od, 0.0)
-        sel, cost = freight_link_costs(st, links, par)
+        sel, cost, term = mode_link_costs(st, links, par, "freight")
         vol = link_volumes(st.n_places, links.from_[sel], links.to[sel], links.mode[sel], cost,
-                           st.mode_terminal_freight, od)
+                           term, od)
         keys = zip(links.from_[sel], links.to[sel], links.mode[sel], strict=True)
         return {(int(a), int(b), int(m)): float(v) for (a, b, m), v in zip(keys, vol,
                                                                               strict=True)}

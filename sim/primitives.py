@@ -263,13 +263,27 @@ class NetworkMatrices:
     migration_cost: np.ndarray  # (N, N) log-utility units
 
 
-def freight_link_costs(static: StaticData, links: LinkSet, par: Parameters):
-    """Freight-carrying links of a link set and their generalized costs [N1]."""
-    sel = static.mode_freight[links.mode]
+def mode_link_costs(static: StaticData, links: LinkSet, par: Parameters, kind: str):
+    """Links carrying ``kind`` ("freight" or "passenger") and their generalized costs [N1].
+
+    Returns
+    -------
+    sel : ndarray of bool, shape (n_links,)
+        Links whose mode carries ``kind``.
+    cost : ndarray, shape (sel.sum(),)
+        Their generalized costs.
+    terminal : ndarray, shape (n_modes,)
+        Terminal costs of each mode for ``kind``.
+    """
+    freight = kind == "freight"
+    carries = static.mode_freight if freight else static.mode_passenger
+    cpk = static.mode_cpk_freight if freight else static.mode_cpk_passenger
+    term = static.mode_terminal_freight if freight else static.mode_terminal_passenger
+    vot = par.value_of_time_freight if freight else par.value_of_time_passenger
+    sel = carries[links.mode]
     cost = netk.link_generalized_cost(links.km[sel], links.hours[sel], links.fixed[sel],
-                                      static.mode_cpk_freight[links.mode[sel]],
-                                      par.value_of_time_freight)
-    return sel, cost
+                                      cpk[links.mode[sel]], vot)
+    return sel, cost, term
 
 
 def congested(links: LinkSet, volume: dict) -> LinkSet:
@@ -296,13 +310,7 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters) -> Net
     N = static.n_places
 
     def gc(kind):
-        carries = static.mode_freight if kind == "freight" else static.mode_passenger
-        cpk = static.mode_cpk_freight if kind == "freight" else static.mode_cpk_passenger
-        term = static.mode_terminal_freight if kind == "freight" else static.mode_terminal_passenger
-        vot = par.value_of_time_freight if kind == "freight" else par.value_of_time_passenger
-        sel = carries[links.mode]
-        cost = netk.link_generalized_cost(links.km[sel], links.hours[sel], links.fixed[sel],
-                                          cpk[links.mode[sel]], vot)
+        sel, cost, term = mode_link_costs(static, links, par, kind)
         return netk.shortest_path_costs(N, links.from_[sel], links.to[sel], links.mode[sel],
                                         cost, term)
 
