@@ -98,6 +98,18 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from sim.compare import headline_tables, write_comparison
+
+    h = headline_tables(*args.runs)
+    with pd.option_context("display.float_format", "{:,.3f}".format, "display.width", 160,
+                           "display.max_rows", 200, "display.max_columns", 30):
+        print(h.to_string())
+    if args.out:
+        print(f"tables: {write_comparison(args.runs, args.out)}")
+    return 0
+
+
 def _cmd_check_cp(args) -> int:
     from sim.checks.cp import cp_check
 
@@ -148,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", default=None, help="write the calibrated scenario (YAML) here")
     cal.add_argument("--force", action="store_true", help="overwrite --out")
     cal.set_defaults(func=_cmd_calibrate)
+
+    cmp_ = sub.add_parser("compare", help="compare results folders (the first is the reference)",
+                          description="Align runs by year, place and sector; print the "
+                                      "final-year headline of each run against the first; with "
+                                      "--out write every difference as CSV and the headline as "
+                                      "CSV and Markdown. Reads results folders only.")
+    cmp_.add_argument("runs", nargs="+", help="results folders (at least two)")
+    cmp_.add_argument("--out", default=None, help="folder for the CSV and Markdown tables")
+    cmp_.set_defaults(func=_cmd_compare)
 
     c = sub.add_parser("check", help="validation checks against closed-form results",
                        description="Run a validation check of the engine.")

@@ -16,7 +16,8 @@ EXAMPLE = ROOT / "scenarios" / "example.yaml"
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["validate", "--help"],
-                                  ["check", "--help"], ["check", "cp", "--help"]])
+                                  ["check", "--help"], ["check", "cp", "--help"],
+                                  ["calibrate", "--help"], ["compare", "--help"]])
 def test_help_everywhere(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
