@@ -7,8 +7,8 @@ Public API::
     res = sim.run_scenario(sc, seed=1)
     res.places      # tidy pandas table (year, place, population, gdp, wage, ...)
 
-Names are imported lazily (PEP 562), so that ``import sim.results`` (and later
-``sim.compare``) does not import the model, the kernels or Mesa.
+Names are imported lazily (PEP 562), so that ``import sim.results`` or ``sim.compare(...)``
+(``sim.comparison``) does not import the model, the kernels or Mesa.
 """
 
 from importlib import import_module
@@ -21,6 +21,7 @@ _EXPORTS = {
     "run_scenario": "sim.runner",
     "Results": "sim.results",
     "load_results": "sim.results",
+    "compare": "sim.comparison",
     "write_results": "sim.results",
     "ScenarioError": "sim.errors",
     "ConvergenceError": "sim.errors",

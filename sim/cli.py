@@ -99,7 +99,7 @@ def _cmd_calibrate(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from sim.compare import headline_tables, write_comparison
+    from sim.comparison import headline_tables, write_comparison
 
     h = headline_tables(*args.runs)
     with pd.option_context("display.float_format", "{:,.3f}".format, "display.width", 160,

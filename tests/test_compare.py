@@ -25,7 +25,7 @@ def runs(tmp_path_factory):
 
 
 def test_compare_with_itself_is_all_zeros(runs):
-    from sim.compare import compare
+    from sim.comparison import compare
 
     out = compare(runs[0], runs[0])
     assert set(out) >= {"places", "sectors"}
@@ -35,7 +35,7 @@ def test_compare_with_itself_is_all_zeros(runs):
 
 
 def test_compare_policy_run_differs_after_policy_year(runs):
-    from sim.compare import compare
+    from sim.comparison import compare
 
     p = compare(*runs)["places"]
     assert (p[p.year < 2024]["difference"] == 0).all()
@@ -44,7 +44,7 @@ def test_compare_policy_run_differs_after_policy_year(runs):
 
 
 def test_compare_never_imports_the_model(runs):
-    code = ("import sys; import sim.compare as c; c.write_comparison("
+    code = ("import sys; import sim.comparison as c; c.write_comparison("
             f"[{str(runs[0])!r}, {str(runs[1])!r}], {str(runs[0].parent / 'cmp')!r}); "
             "bad = [m for m in ('sim.model', 'sim.kernels', 'sim.runner', 'mesa') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
@@ -62,9 +62,14 @@ def test_cli_compare_writes_csv_and_markdown(runs, tmp_path, capsys):
 
 
 def test_compare_errors(runs, tmp_path, capsys):
-    from sim.compare import compare
+    from sim.comparison import compare
 
     with pytest.raises(ResultsError, match="at least two"):
         compare(runs[0])
     assert main(["compare", str(runs[0]), str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_top_level_compare_function(runs):
+    out = sim.compare(runs[0], runs[1])
+    assert callable(sim.compare) and "places" in out

@@ -1,5 +1,7 @@
 """Compare results folders (analysis layer: never imports the model, the kernels or Mesa).
 
+Also available as ``sim.compare(...)``.
+
 ``compare(a, b, ...)`` aligns runs on (year, place[, sector]) and returns tidy tables of every
 numeric indicator with the first run as reference: value in each run, absolute and percentage
 differences. ``sim compare RUN_A RUN_B ... [--out DIR]`` prints the final-year headline (see
