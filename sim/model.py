@@ -32,7 +32,13 @@ from sim.kernels.equilibrium import EquilibriumInputs, solve_equilibrium, trade_
 from sim.kernels.migration import logit_probabilities, utility
 from sim.kernels.network import link_volumes
 from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
-from sim.primitives import NetworkCache, congested, mode_link_costs, year_primitives
+from sim.primitives import (
+    NetworkCache,
+    congested,
+    mode_link_costs,
+    trade_groups,
+    year_primitives,
+)
 from sim.recorder import Recorder
 from sim.rng import spawn_streams
 
@@ -76,8 +82,6 @@ def productivity_grid(par, sigma):
 
 def _integrate(net, pairs, static):
     """Network matrices with integration policies applied [P7]: tau_ab and kappa_ab scaled."""
-    from sim.primitives import trade_groups
-
     freeness = net.freeness.copy()
     kappa = net.migration_cost.copy()
     _, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
