@@ -256,11 +256,11 @@ def _apply_freeness(x, freeness, group, *, transpose):
     return out
 
 
-def _supply(employment, wage, productivity, sigma, fixed_cost):
-    # S_nk = M_nk p_nk^(1-sigma), M = L/(sigma F), p = w / (rho A), rho = (sigma-1)/sigma   [E3,E4]
-    rho = (sigma - 1.0) / sigma
-    with np.errstate(divide="ignore"):
-        return employment / (sigma * fixed_cost) * (wage / (rho * productivity)) ** (1.0 - sigma)
+def _price_term(wage, inp):
+    """p_nk^(1-sigma) for a firm with z^(sigma-1) = 1: p = w / (rho A) [E1]."""
+    rho = (inp.sigma - 1.0) / inp.sigma
+    with np.errstate(divide="ignore", over="ignore"):
+        return (wage / (rho * inp.productivity)) ** (1.0 - inp.sigma)
 
 
 MIN_VARIABLE_SHARE = 0.1  # firms can use at most 90% of a place-sector's workers as fixed labour
@@ -275,13 +275,15 @@ def _operating_share(inp, ext, emp):
 
 
 def _supply_terms(inp, ext, wage, emp):
-    """S_nk [E4]: free entry from employment, or the operating productivity-weighted mass."""
-    supply = _supply(emp, wage, inp.productivity, inp.sigma, inp.fixed_cost)
+    """S_nk = M_nk p_nk^(1-sigma) [E4].
+
+    Free entry: M = L/(sigma F) [E2]; otherwise the operating productivity-weighted mass of
+    the firm populations [E12].
+    """
+    unit = _price_term(wage, inp)
+    supply = emp / (inp.sigma * inp.fixed_cost) * unit
     if inp.firm_count is None:
         return supply
-    rho = (inp.sigma - 1.0) / inp.sigma
-    with np.errstate(divide="ignore"):
-        unit = (wage / (rho * inp.productivity)) ** (1.0 - inp.sigma)
     op = _operating_share(inp, ext, emp)
     return np.where(ext[:, None], supply, op * inp.firm_index * unit)
 
@@ -480,14 +482,10 @@ def _log_mean_earnings(x, inp, ext, kappa):
 
 def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma, it, res):
     sigma = inp.sigma
-    rho = (sigma - 1.0) / sigma
     if inp.firm_count is None:
         firms = emp / (sigma * inp.fixed_cost)
     else:
         firms = np.where(ext[:, None], emp / (sigma * inp.fixed_cost), inp.firm_count)
-    with np.errstate(divide="ignore", over="ignore"):
-        unit = (wage / (rho * inp.productivity)) ** (1.0 - sigma)
-    operating_profit = unit * ma / sigma
     # revenue R_nk = M p^(1-sigma) MA = S_nk MA_nk                                        [E5]
     revenue = supply * ma
     with np.errstate(divide="ignore"):
@@ -502,15 +500,15 @@ def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow,
         real = np.where(np.isfinite(consumer_price) & (consumer_price > 0),
                         W / ((1.0 - inp.housing_share) * consumer_price), 0.0)
     mean_wage = np.where(ext, inp.ext_wage, (shares * wage).sum(axis=1))
+    operating_share = 1.0
     if inp.firm_count is not None:
         # sectors without firms: report (and price entry at) the place's mean wage
         idle = (~ext[:, None]) & (inp.firm_count <= 0)
         reservation = np.where(mean_wage > 0, mean_wage, inp.ag_wage)
         wage = np.where(idle, reservation[:, None], wage)
-        with np.errstate(divide="ignore", over="ignore"):
-            unit = (wage / (rho * inp.productivity)) ** (1.0 - sigma)
         # expected operating profit of a firm: only the operating share sells     [E12]
-        operating_profit = unit * ma / sigma * _operating_share(inp, ext, emp)
+        operating_share = _operating_share(inp, ext, emp)
+    operating_profit = _price_term(wage, inp) * ma / sigma * operating_share
     return EquilibriumResult(
         wage=wage, wage_index=W, mean_wage=mean_wage, employment=emp, firms=firms,
         revenue=revenue, price_index=price_index, income=income, expenditure=expenditure,
