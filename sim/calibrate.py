@@ -25,8 +25,8 @@ import pandas as pd
 from sim.config.schema import Scenario
 from sim.errors import SimError
 from sim.kernels.equilibrium import solve_equilibrium
-from sim.kernels.households import continuum_step
-from sim.kernels.migration import logit_probabilities, utility
+from sim.kernels.households import continuum_step, status_probabilities
+from sim.kernels.migration import utility
 from sim.model import SimModel
 
 
@@ -62,14 +62,13 @@ def _base_equilibrium(sc: Scenario, *, free_entry: bool = True):
         model.release()
 
 
-def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, kappa_r, reg_share, idx, par):
+def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par):
     """Net migration share (in - out) / L of internal places for log amenity shifts log_b."""
     amen = base_amen.copy()
     amen[idx] = amen[idx] * np.exp(log_b)
     U = utility(V, amen, mobile_pos, amenity_elasticity=par.amenity_elasticity)
-    P = logit_probabilities(U, kappa, elasticity=par.migration_elasticity)
-    PR = P if kappa_r is None else logit_probabilities(U, kappa_r,
-                                                       elasticity=par.migration_elasticity)
+    PR, P = status_probabilities(U, kappa, elasticity=par.migration_elasticity,
+                                 hukou_cost=par.hukou_cost)
     _, _, F = continuum_step(L * reg_share, L * (1 - reg_share), PR, P,
                              reconsider_share=par.reconsider_share, conversion=0.0,
                              internal=np.ones(len(L), dtype=bool))
@@ -164,8 +163,6 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
         L = inp.mobile
         ok = L[idx] > 0
         kappa = net.migration_cost
-        kappa_r = (kappa + par.hukou_cost * (1.0 - np.eye(st.n_places))
-                   if par.hukou_cost > 0 else None)
         reg_share = np.where(st.internal, par.hukou_share, 1.0)
         base_amen = prim.amenity.copy()
         mobile_pos = np.where(st.internal, L, 1.0)
@@ -175,14 +172,14 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
         def fun(x):
             lb = np.zeros(len(sel))
             lb[free] = x
-            r = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa, kappa_r,
+            r = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa,
                                reg_share, sel, par)
             return r[free]
 
         sol = root(fun, np.zeros(len(free)), method="hybr", tol=1e-14)
         lb = np.zeros(len(sel))
         lb[free] = sol.x
-        res = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa, kappa_r,
+        res = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa,
                              reg_share, sel, par)
         err_m = float(np.max(np.abs(res))) if len(res) else 0.0
         if not np.isfinite(err_m) or err_m > tol:

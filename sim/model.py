@@ -29,7 +29,8 @@ from sim.config.schema import Scenario
 from sim.kernels import firms as fk
 from sim.kernels.choice import rouwenhorst, stationary
 from sim.kernels.equilibrium import EquilibriumInputs, solve_equilibrium, trade_flows
-from sim.kernels.migration import logit_probabilities, utility
+from sim.kernels.households import status_probabilities
+from sim.kernels.migration import utility
 from sim.kernels.network import link_volumes
 from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
 from sim.primitives import (
@@ -358,13 +359,9 @@ class SimModel(mesa.Model):
         """Apply the migration rule; returns a MigrationRecord-like dict."""
         N = self.static.n_places
         if par.migration_rule == "logit":
-            P_unreg = logit_probabilities(U, net.migration_cost,
-                                          elasticity=par.migration_elasticity)
-            if par.hukou_cost > 0:
-                kappa_r = net.migration_cost + par.hukou_cost * (1.0 - np.eye(N))
-                P_reg = logit_probabilities(U, kappa_r, elasticity=par.migration_elasticity)
-            else:
-                P_reg = P_unreg
+            P_reg, P_unreg = status_probabilities(U, net.migration_cost,
+                                                  elasticity=par.migration_elasticity,
+                                                  hukou_cost=par.hukou_cost)
             out = self.households.migrate(P_reg, P_unreg,
                                           reconsider_share=par.reconsider_share,
                                           conversion=par.hukou_conversion)

@@ -14,8 +14,32 @@ from __future__ import annotations
 import numpy as np
 
 from sim.kernels.choice import cdf_rows, sample_categorical
+from sim.kernels.migration import logit_probabilities
 
-__all__ = ["continuum_step", "agents_step", "grow_agents"]
+__all__ = ["status_probabilities", "continuum_step", "agents_step", "grow_agents"]
+
+
+def status_probabilities(utility_, kappa, *, elasticity, hukou_cost):
+    """Destination probabilities [D1] of registered and unregistered households.
+
+    Registered households pay ``hukou_cost`` on top of kappa_nm to leave (n != m).
+
+    Parameters
+    ----------
+    utility_ : ndarray, shape (N,)
+    kappa : ndarray, shape (N, N)
+    elasticity, hukou_cost : float
+
+    Returns
+    -------
+    P_reg, P_unreg : ndarray, shape (N, N)
+        The same array twice when ``hukou_cost`` is 0.
+    """
+    P_unreg = logit_probabilities(utility_, kappa, elasticity=elasticity)
+    if hukou_cost <= 0:
+        return P_unreg, P_unreg
+    kappa_r = kappa + hukou_cost * (1.0 - np.eye(kappa.shape[0]))
+    return logit_probabilities(utility_, kappa_r, elasticity=elasticity), P_unreg
 
 
 def continuum_step(reg, unreg, P_reg, P_unreg, *, reconsider_share, conversion, internal):
