@@ -29,8 +29,8 @@ def _cmd_run(args) -> int:
         base_out = default_out_dir(bsc, args.seed, root=out.parent)
         if base_out.exists() and not args.force:
             raise ResultsError(f"{base_out}: results folder exists; use --force to overwrite")
-        base = run_scenario(bsc, seed=args.seed, end_year=args.end_year)
-    res = run_scenario(sc, seed=args.seed, end_year=args.end_year)
+        base = run_scenario(bsc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
+    res = run_scenario(sc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
     if base is not None:
         write_results(base, base_out, force=args.force)
     write_results(res, out, force=args.force)
@@ -50,7 +50,7 @@ def _cmd_run(args) -> int:
                   f"(baseline results: {base_out})")
             with pd.option_context("display.float_format", "{:,.3f}".format,
                                    "display.width", 140, "display.max_rows", 200):
-                print(headline(res, base).to_string())
+                print(headline(res, base).to_string(na_rep=""))
     return 0
 
 
@@ -99,14 +99,26 @@ def _cmd_calibrate(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from sim.comparison import headline_tables, write_comparison
+    from sim.comparison import headline_tables, load_runs, write_comparison
 
-    h = headline_tables(*args.runs)
+    runs = load_runs(args.runs, quiet=args.quiet)
+    h = headline_tables(*runs)
     with pd.option_context("display.float_format", "{:,.3f}".format, "display.width", 160,
                            "display.max_rows", 200, "display.max_columns", 30):
-        print(h.to_string())
+        print(h.to_string(na_rep=""))
     if args.out:
-        print(f"tables: {write_comparison(args.runs, args.out)}")
+        out = write_comparison(runs, args.out, force=args.force, figures=not args.no_figures,
+                               quiet=args.quiet)
+        print(f"tables and figures: {out}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from sim.report import write_report
+
+    page = write_report(args.runs, args.out, force=args.force, quiet=args.quiet,
+                        title=args.title)
+    print(f"report: {page}")
     return 0
 
 
@@ -140,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="results folder (default results/<name>-<hash>-s<seed>/)")
     r.add_argument("--force", action="store_true", help="overwrite an existing results folder")
     r.add_argument("--end-year", type=int, default=None, help="stop early (short runs)")
-    r.add_argument("--quiet", action="store_true", help="print nothing on success")
+    r.add_argument("--quiet", action="store_true",
+                   help="print nothing on success (and no progress bar)")
     r.add_argument("--baseline", default=None,
                    help="also run this baseline scenario (results beside --out) and print the "
                         "headline of SCENARIO against it")
@@ -167,8 +180,24 @@ def build_parser() -> argparse.ArgumentParser:
                                       "--out write every difference as CSV and the headline as "
                                       "CSV and Markdown. Reads results folders only.")
     cmp_.add_argument("runs", nargs="+", help="results folders (at least two)")
-    cmp_.add_argument("--out", default=None, help="folder for the CSV and Markdown tables")
+    cmp_.add_argument("--out", default=None,
+                      help="folder for the CSV and Markdown tables and the figures (PNG, SVG)")
+    cmp_.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    cmp_.add_argument("--no-figures", action="store_true", help="tables only")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
     cmp_.set_defaults(func=_cmd_compare)
+
+    rep = sub.add_parser("report", help="self-contained HTML report comparing results folders",
+                         description="Write OUT/report.html (tables, figures, scenario "
+                                     "descriptions, policies and run facts; opens offline) "
+                                     "with the figures (PNG, SVG) and CSV tables beside it. "
+                                     "The first run is the reference.")
+    rep.add_argument("runs", nargs="+", help="results folders (at least two)")
+    rep.add_argument("--out", required=True, help="report folder to create (e.g. report/)")
+    rep.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    rep.add_argument("--title", default=None, help="page title")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.set_defaults(func=_cmd_report)
 
     c = sub.add_parser("check", help="validation checks against closed-form results",
                        description="Run a validation check of the engine.")

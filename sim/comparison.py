@@ -16,10 +16,13 @@ import numpy as np
 import pandas as pd
 
 from sim.headline import headline
-from sim.results import Results, ResultsError, load_results
+from sim.indicators import indicators
+from sim.progress import progress
+from sim.results import Results, ResultsError, atomic_folder, load_results
 
-KEYS = {"places": ["year", "place"], "sectors": ["year", "place", "sector"],
-        "firms": ["year", "place", "sector"]}
+KEYS = {"indicators": ["year", "indicator"], "places": ["year", "place"],
+        "sectors": ["year", "place", "sector"], "firms": ["year", "place", "sector"],
+        "links": ["year", "from", "to", "mode"]}
 
 
 def _as_results(run) -> Results:
@@ -30,7 +33,14 @@ def _label(res: Results, i: int) -> str:
     return str(res.manifest.get("name", f"run{i}")) + f"#{i}"
 
 
-def compare(*runs, tables=("places", "sectors", "firms")) -> dict[str, pd.DataFrame]:
+def _table(res: Results, name: str, groups) -> pd.DataFrame | None:
+    if name == "indicators":
+        return indicators(res, groups=groups).drop(columns="unit")
+    return getattr(res, name)
+
+
+def compare(*runs, tables=("indicators", "places", "sectors", "firms", "links"),
+            groups=None) -> dict[str, pd.DataFrame]:
     """Aligned differences of every numeric indicator against the first run.
 
     Parameters
@@ -38,7 +48,12 @@ def compare(*runs, tables=("places", "sectors", "firms")) -> dict[str, pd.DataFr
     *runs : Results or path-like
         Two or more runs (results folders or in-memory results).
     tables : sequence of str
-        Which tables to compare (a table missing from any run is skipped).
+        Which tables to compare: ``indicators`` (the yearly indicators of
+        :func:`sim.indicators.indicators`) and the results tables (a table missing from any run
+        is skipped).
+    groups : dict of str -> list of str, optional
+        Place groups for the indicators (default: the first run's scenario ``groups``, used for
+        every run so that the indicators are comparable).
 
     Returns
     -------
@@ -56,17 +71,24 @@ def compare(*runs, tables=("places", "sectors", "firms")) -> dict[str, pd.DataFr
         raise ResultsError("compare needs at least two runs")
     res = [_as_results(r) for r in runs]
     labels = [_label(r, i) for i, r in enumerate(res)]
+    if groups is None:
+        groups = res[0].manifest.get("scenario", {}).get("groups", {}) or {}
     out = {}
     for t in tables:
-        frames = [getattr(r, t) for r in res]
+        frames = [_table(r, t, groups) for r in res]
         if any(f is None for f in frames):
             continue
         keys = KEYS[t]
-        ref = frames[0].set_index(keys).sort_index()
+        idx = [f.set_index(keys).sort_index() for f in frames]
+        if t == "links":  # links opened or closed by a policy: absent = carries nothing
+            union = idx[0].index
+            for f in idx[1:]:
+                union = union.union(f.index)
+            idx = [f.reindex(union, fill_value=0.0) for f in idx]
+        ref = idx[0]
         num = [c for c in ref.columns if pd.api.types.is_numeric_dtype(ref[c])]
         parts = []
-        for lab, f in zip(labels[1:], frames[1:], strict=True):
-            other = f.set_index(keys).sort_index()
+        for lab, other in zip(labels[1:], idx[1:], strict=True):
             if not other.index.equals(ref.index):
                 raise ResultsError(f"{t}: runs {labels[0]} and {lab} do not cover the same "
                                    f"{', '.join(keys)} (different regions or years?)")
@@ -74,16 +96,24 @@ def compare(*runs, tables=("places", "sectors", "firms")) -> dict[str, pd.DataFr
                 a, b = ref[c].to_numpy(float), other[c].to_numpy(float)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     pct = np.where(a != 0, 100.0 * (b / a - 1.0), np.nan)
+                cols = {k: ref.index.get_level_values(k) for k in keys}
+                if "indicator" not in keys:
+                    cols["indicator"] = c
                 parts.append(pd.DataFrame({
-                    **{k: ref.index.get_level_values(k) for k in keys},
-                    "indicator": c, "run": lab, "value": b, "reference": a,
+                    **cols, "run": lab, "value": b, "reference": a,
                     "difference": b - a, "pct_difference": pct}))
         out[t] = pd.concat(parts, ignore_index=True)
     return out
 
 
 def headline_tables(*runs) -> pd.DataFrame:
-    """Final-year headline of every run against the first (columns: one per run)."""
+    """Final-year headline of every run against the first.
+
+    Columns: the first run's value, then for every other run its value, the difference and the
+    % difference from the first (use the difference for indicators in %, pp or index units).
+    Whole-horizon effects (welfare equivalent variation, cost-effectiveness) have a value for
+    the other runs only.
+    """
     res = [_as_results(r) for r in runs]
     base = res[0]
     cols = {}
@@ -91,6 +121,7 @@ def headline_tables(*runs) -> pd.DataFrame:
         h = headline(r, base)
         cols[(_label(base, 0), "value")] = h["baseline"]
         cols[(_label(r, i), "value")] = h["policy"]
+        cols[(_label(r, i), "difference")] = h["difference"]
         cols[(_label(r, i), "% vs first")] = h["% difference"]
     return pd.DataFrame(cols)
 
@@ -107,13 +138,48 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = "{:,.4g}") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_comparison(runs, out) -> Path:
-    """Write the comparison tables (CSV) and the headline (CSV and Markdown) into ``out``."""
+def load_runs(paths, *, quiet: bool = False) -> list[Results]:
+    """Load results folders (with a progress bar on a terminal).
+
+    Raises
+    ------
+    sim.results.ResultsError
+        Fewer than two runs, or a missing or corrupt folder (naming it).
+    """
+    paths = list(paths)
+    if len(paths) < 2:
+        raise ResultsError("compare needs at least two runs")
+    with progress(len(paths), "loading runs", quiet=quiet, unit="run") as bar:
+        out = []
+        for p in paths:
+            out.append(_as_results(p))
+            bar.update()
+    return out
+
+
+def write_comparison(runs, out, *, force: bool = False, figures: bool = True,
+                     quiet: bool = True) -> Path:
+    """Write the comparison into folder ``out`` (atomically).
+
+    ``<table>_differences.csv`` for every table of :func:`compare`, ``headline.csv`` and
+    ``headline.md``, and (``figures=True``) the figures of :mod:`sim.figures` as PNG and SVG.
+
+    Raises
+    ------
+    sim.results.ResultsError
+        ``out`` exists and ``force`` is False, or a run cannot be read.
+    """
+    res = load_runs(runs, quiet=quiet)
+    diff = compare(*res)
+    h = headline_tables(*res)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, df in compare(*runs).items():
-        df.to_csv(out / f"{name}_differences.csv", index=False)
-    h = headline_tables(*runs)
-    h.to_csv(out / "headline.csv")
-    (out / "headline.md").write_text(to_markdown(h))
+    with atomic_folder(out, force=force) as tmp:
+        for name, df in diff.items():
+            df.to_csv(tmp / f"{name}_differences.csv", index=False)
+        h.to_csv(tmp / "headline.csv")
+        (tmp / "headline.md").write_text(to_markdown(h))
+        if figures:
+            from sim.figures import comparison_figures
+
+            comparison_figures({_label(r, i): r for i, r in enumerate(res)}, tmp, diff=diff)
     return out

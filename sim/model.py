@@ -28,9 +28,14 @@ from sim.build import StaticData, build_static
 from sim.config.schema import Scenario
 from sim.kernels import firms as fk
 from sim.kernels.choice import rouwenhorst, stationary
-from sim.kernels.equilibrium import EquilibriumInputs, solve_equilibrium, trade_flows
+from sim.kernels.equilibrium import (
+    EquilibriumInputs,
+    external_trade,
+    solve_equilibrium,
+    trade_flows,
+)
 from sim.kernels.households import status_probabilities
-from sim.kernels.migration import utility
+from sim.kernels.migration import expected_utility, utility
 from sim.kernels.network import link_volumes
 from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
 from sim.primitives import (
@@ -40,7 +45,7 @@ from sim.primitives import (
     trade_groups,
     year_primitives,
 )
-from sim.recorder import Recorder
+from sim.recorder import LINK_TABLE_MAX_PLACES, Recorder
 from sim.rng import spawn_streams
 
 
@@ -156,7 +161,8 @@ class SimModel(mesa.Model):
         if par.firm_dynamics == "entry_exit":
             self._init_firms(agents)
         self.recorder = Recorder(st, range(self.start_year, self.end_year + 1),
-                                 firms=self.firms is not None)
+                                 firms=self.firms is not None,
+                                 links=st.n_places <= LINK_TABLE_MAX_PLACES)
         for i, pid in enumerate(st.place_ids):
             PlaceAgent(self, i, pid, bool(not st.internal[i]))
 
@@ -305,11 +311,17 @@ class SimModel(mesa.Model):
         eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
                                damping=slv.damping, anderson=slv.anderson, year=self.year)
         self._wage = eq.wage
-        if np.isfinite(prim.links.capacity).any():
-            self.link_volume = self._freight_volumes(eq, inp, prim.links)
+        congestible = bool(np.isfinite(prim.links.capacity).any())
+        if congestible or self.recorder.has_links:
+            volume = self._freight_volumes(eq, inp, prim.links)
+            if congestible:
+                self.link_volume = {k: v[0] for k, v in volume.items()}
+            if self.recorder.has_links:
+                self.recorder.record_links(self.year, volume)
         mobile = inp.mobile
         U = utility(eq.real_income, prim.amenity, np.where(intern, mobile, 1.0),
                     amenity_elasticity=par.amenity_elasticity)
+        extra = self._extra_outputs(eq, inp, prim, U, net, par)
         t = self.year - self.start_year
         firm_stats = None
         if self.firms is not None:
@@ -322,7 +334,8 @@ class SimModel(mesa.Model):
             self.recorder.record_firms(t, counts, firm_stats, employment, self.z_levels)
         # migration decided on this year's utilities, effective next year
         moves = self._migrate(U, net, par)
-        self.recorder.record(t, self._place_outputs(eq, U, mobile, inp.ag_workers, moves),
+        self.recorder.record(t, self._place_outputs(eq, U, mobile, inp.ag_workers, moves)
+                             | extra,
                              {"output": eq.revenue, "employment": eq.employment,
                               "wage": eq.wage, "firms": eq.firms,
                               "price_index": eq.price_index},
@@ -335,18 +348,39 @@ class SimModel(mesa.Model):
         if self.done:
             self.running = False
 
+    def _extra_outputs(self, eq, inp, prim, U, net, par):
+        """Welfare [W1], external trade [O1] and tourism [P4] outputs of the year."""
+        if par.migration_rule == "logit":
+            kappa = net.migration_cost
+            W = expected_utility(U, kappa, elasticity=par.migration_elasticity)
+            if par.hukou_cost > 0:
+                kappa_r = kappa + par.hukou_cost * (1.0 - np.eye(kappa.shape[0]))
+                W_reg = expected_utility(U, kappa_r, elasticity=par.migration_elasticity)
+                r = self.households.registered_share
+                W = r * W_reg + (1.0 - r) * W
+        else:  # no taste shocks: a worker's welfare is the utility of where she lives
+            W = U
+        exports, imports = external_trade(eq, inp)
+        return {"welfare": W, "exports_external": exports, "imports_external": imports,
+                "visitors": prim.visitors, "visitor_spending": prim.extra_demand.sum(axis=1)}
+
     def _freight_volumes(self, eq, inp, links):
-        """Freight value on each link (bn CNY a year), all-or-nothing on shortest paths."""
+        """Freight value on each link (bn CNY a year), all-or-nothing on shortest paths.
+
+        Returns ``{(from, to, mode): (all flows, flows with an internal origin or
+        destination)}``; congestion uses all flows, the links table reports both.
+        """
         st, par = self.static, self.scenario.parameters
         X = trade_flows(eq, inp)
         od = X[:, :, st.tradable].sum(axis=2)
         np.fill_diagonal(od, 0.0)
+        regional = od * (st.internal[:, None] | st.internal[None, :])
         sel, cost, term = mode_link_costs(st, links, par, "freight")
         vol = link_volumes(st.n_places, links.from_[sel], links.to[sel], links.mode[sel], cost,
-                           term, od)
+                           term, np.stack([od, regional]))
         keys = zip(links.from_[sel], links.to[sel], links.mode[sel], strict=True)
-        return {(int(a), int(b), int(m)): float(v) for (a, b, m), v in zip(keys, vol,
-                                                                              strict=True)}
+        return {(int(a), int(b), int(m)): (float(v), float(r))
+                for (a, b, m), v, r in zip(keys, vol[0], vol[1], strict=True)}
 
     def _firm_employment(self, eq):
         """Employment of one firm of each type, (sigma-1) zeta o / w + F, shape (N, K, Q)."""

@@ -48,6 +48,12 @@ class AggregateHouseholds:
         """Farm workers by place."""
         return self.ag
 
+    @property
+    def registered_share(self):
+        """Share of mobile workers registered (hukou) where they live; 1 where there are none."""
+        tot = self.mobile
+        return np.divide(self.reg, tot, out=np.ones_like(tot), where=tot > 0)
+
     def migrate(self, P_reg, P_unreg, *, reconsider_share, conversion, rng=None):
         """Logit migration [H1]-[H3]; returns a sparse list of (origin, dest, movers)."""
         self.reg, self.unreg, flows = hk.continuum_step(
@@ -109,6 +115,14 @@ class AgentHouseholds:
     def agricultural(self):
         """Farm workers by place."""
         return self._count(~self.mobile_flag)
+
+    @property
+    def registered_share(self):
+        """Share of mobile household agents registered where they live (1 where none)."""
+        mob = np.bincount(self.place[self.mobile_flag], minlength=self.N).astype(float)
+        reg = np.bincount(self.place[self.mobile_flag & self.registered],
+                          minlength=self.N).astype(float)
+        return np.divide(reg, mob, out=np.ones_like(mob), where=mob > 0)
 
     def migrate(self, P_reg, P_unreg, *, reconsider_share, conversion, rng=None):
         """Sample [H1]-[H3] per household; returns the (origin, destination) of every move."""

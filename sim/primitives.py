@@ -66,6 +66,7 @@ class YearPrimitives:
     subsidy: np.ndarray  # (N, K) share of firms' fixed cost paid by subsidies
     entry_cost: np.ndarray  # (N, K) multiplier of the entry cost
     extra_demand: np.ndarray  # (N, K) visitors' spending (tourism policies)
+    visitors: np.ndarray  # (N,) visitor trips attributed to each stop (tourism policies)
     extra_entrants: np.ndarray  # (N, K) firms relocating in (counterpart policies)
     energy_cut: np.ndarray  # (N,) power price cut at energy bases
     energy_capacity: np.ndarray  # (N,) capacity of the cheaper power (bn CNY), inf: no limit
@@ -174,6 +175,7 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
     subsidy = np.zeros_like(prod)
     entry = np.ones_like(prod)
     extra = np.zeros_like(prod)
+    visitors = np.zeros(static.n_places)
     inflow = np.zeros_like(prod)
     N = static.n_places
     cut = np.zeros(N)
@@ -224,6 +226,7 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
             w = w / w.sum() if w.sum() > 0 else w
             k = static.sector_index[pol.sector]
             np.add.at(extra[:, k], idx, f * pol.visitors * pol.spend_per_visitor * w)
+            np.add.at(visitors, idx, f * pol.visitors * w)
             am = np.zeros(N, dtype=bool)
             am[idx] = True
             amen = amen * np.where(am, pol.amenity_factor ** f, 1.0)
@@ -247,7 +250,7 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
                                 pol.migration_cost_factor ** f, pol.pooling * f))
     return YearPrimitives(year=year, productivity=prod, amenity=amen, ext_income=ext_income,
                           ext_wage=ext_wage, links=active_links(static, policies, year),
-                          subsidy=subsidy, entry_cost=entry, extra_demand=extra,
+                          subsidy=subsidy, entry_cost=entry, extra_demand=extra, visitors=visitors,
                           extra_entrants=inflow, energy_cut=cut, energy_capacity=cap,
                           innovation=tuple(innovation), integration=tuple(integration))
 

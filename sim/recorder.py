@@ -10,11 +10,15 @@ from sim.build import StaticData
 PLACE_VARS = (
     "population", "mobile", "agricultural", "gdp", "wage", "real_wage", "price_index",
     "rent", "utility", "ag_wage", "in_migration", "out_migration", "external_net_migration",
+    "welfare", "exports_external", "imports_external", "visitors", "visitor_spending",
 )
 SECTOR_VARS = ("output", "employment", "wage", "firms", "price_index")
 FIRM_VARS = ("firms", "entries", "exits", "relocations_in", "relocations_out",
              "employment_p10", "employment_p50", "employment_p90", "mean_productivity")
 MIGRATION_MIN = 1e-6  # flows below one worker (1e-6 million) are not written
+# Freight is assigned to links (all-or-nothing, a Python path walk) and written to links.parquet
+# only for regions up to this many places (internal + external); larger regions skip the table.
+LINK_TABLE_MAX_PLACES = 100
 
 
 class Recorder:
@@ -27,7 +31,7 @@ class Recorder:
         The years that will be recorded, in order.
     """
 
-    def __init__(self, static: StaticData, years, *, firms: bool = False):
+    def __init__(self, static: StaticData, years, *, firms: bool = False, links: bool = False):
         self.all_ids = np.asarray(static.place_ids, dtype=object)
         self.years = np.asarray(list(years), dtype=np.int64)
         self.place_idx = np.flatnonzero(static.internal)
@@ -44,6 +48,9 @@ class Recorder:
         if firms:
             self.firms = {v: np.zeros((T, n, K)) for v in FIRM_VARS}
         self.migration: list[dict] = []
+        self.has_links = links
+        self.mode_ids = np.asarray(static.mode_ids, dtype=object)
+        self.links: list[tuple] = []
 
     def record(self, t: int, places: dict, sectors: dict, iterations: int, residual: float):
         """Store year index ``t``; arrays are over all places and are subset to internal ones."""
@@ -98,6 +105,32 @@ class Recorder:
         cell = np.flatnonzero(cnt)
         self.migration.append({"year": year, "origin": cell // N, "destination": cell % N,
                                "movers": cnt[cell] * scale, "households": cnt[cell]})
+
+    def record_links(self, year: int, volume: dict):
+        """Store freight on each active freight link, ``{(from, to, mode): (all, regional)}``."""
+        if not volume:
+            return
+        key = np.array(list(volume.keys()), dtype=np.int64).reshape(-1, 3)
+        val = np.array(list(volume.values()), dtype=float).reshape(-1, 2)
+        self.links.append((year, key, val))
+
+    def link_frame(self) -> pd.DataFrame | None:
+        """Tidy table: year, from, to, mode, freight, freight_regional (bn CNY a year).
+
+        ``freight`` is every flow the link carries (transit between external places included);
+        ``freight_regional`` only flows with an internal origin or destination. None if the
+        table is not recorded (regions above ``LINK_TABLE_MAX_PLACES`` places).
+        """
+        if not self.has_links or not self.links:
+            return None
+        key = np.concatenate([k for _, k, _ in self.links])
+        val = np.concatenate([v for _, _, v in self.links])
+        return pd.DataFrame({
+            "year": np.concatenate([np.full(len(k), y) for y, k, _ in self.links]),
+            "from": self.all_ids[key[:, 0]], "to": self.all_ids[key[:, 1]],
+            "mode": self.mode_ids[key[:, 2]],
+            "freight": val[:, 0], "freight_regional": val[:, 1],
+        })
 
     def firm_frame(self) -> pd.DataFrame | None:
         """Tidy table: one row per (year, place, sector); None without firm dynamics."""

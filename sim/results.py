@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +23,13 @@ from sim.errors import SimError
 
 MANIFEST = "manifest.json"
 TABLES = ("places", "sectors")
-OPTIONAL_TABLES = ("firms", "migration")
+OPTIONAL_TABLES = ("firms", "migration", "links")
 RESULTS_FORMAT = 1
+REQUIRED_COLUMNS = {
+    "places": ("year", "place", "population", "mobile", "gdp", "real_wage"),
+    "sectors": ("year", "place", "sector", "output", "employment"),
+    "links": ("year", "from", "to", "mode", "freight", "freight_regional"),
+}
 
 
 class ResultsError(SimError):
@@ -50,6 +56,9 @@ class Results:
     migration : pandas.DataFrame or None
         Logit migration: one row per (year, origin, destination) with movers (millions of
         workers) and, at agent resolution, households (agents moved).
+    links : pandas.DataFrame or None
+        Regions of up to 100 places: one row per (year, active freight link) with the freight
+        value it carries (``from``, ``to``, ``mode``, ``freight``; bn CNY a year).
     """
 
     places: pd.DataFrame
@@ -57,6 +66,7 @@ class Results:
     manifest: dict = field(default_factory=dict)
     firms: pd.DataFrame | None = None
     migration: pd.DataFrame | None = None
+    links: pd.DataFrame | None = None
 
     def place_series(self, variable: str) -> pd.DataFrame:
         """A year x place table of one place variable."""
@@ -98,8 +108,12 @@ def _weighted(df: pd.DataFrame, col: str) -> float:
     return float((df[col] * df["population"]).sum() / df["population"].sum())
 
 
-def write_results(results: Results, out, *, force: bool = False) -> Path:
-    """Write ``results`` to folder ``out`` atomically.
+@contextmanager
+def atomic_folder(out, *, force: bool = False):
+    """Build a folder in a temporary sibling and rename it to ``out`` only on success.
+
+    Yields the temporary folder's path. On any error the temporary folder is removed and
+    ``out`` is untouched; an existing ``out`` is replaced only with ``force=True``.
 
     Raises
     ------
@@ -108,18 +122,14 @@ def write_results(results: Results, out, *, force: bool = False) -> Path:
     """
     out = Path(out)
     if out.exists() and not force:
-        raise ResultsError(f"{out}: results folder exists; use --force to overwrite")
+        raise ResultsError(f"{out}: folder exists; use --force to overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder normal permissions
     try:
-        results.places.to_parquet(tmp / "places.parquet", index=False, engine="pyarrow")
-        results.sectors.to_parquet(tmp / "sectors.parquet", index=False, engine="pyarrow")
-        for t in OPTIONAL_TABLES:
-            df = getattr(results, t)
-            if df is not None:
-                df.to_parquet(tmp / f"{t}.parquet", index=False, engine="pyarrow")
-        manifest = dict(results.manifest, results_format=RESULTS_FORMAT)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        yield tmp
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "x")
@@ -130,6 +140,26 @@ def write_results(results: Results, out, *, force: bool = False) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_results(results: Results, out, *, force: bool = False) -> Path:
+    """Write ``results`` to folder ``out`` atomically.
+
+    Raises
+    ------
+    ResultsError
+        If ``out`` exists and ``force`` is False (nothing is written).
+    """
+    out = Path(out)
+    with atomic_folder(out, force=force) as tmp:
+        results.places.to_parquet(tmp / "places.parquet", index=False, engine="pyarrow")
+        results.sectors.to_parquet(tmp / "sectors.parquet", index=False, engine="pyarrow")
+        for t in OPTIONAL_TABLES:
+            df = getattr(results, t)
+            if df is not None:
+                df.to_parquet(tmp / f"{t}.parquet", index=False, engine="pyarrow")
+        manifest = dict(results.manifest, results_format=RESULTS_FORMAT)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     return out
 
 
@@ -150,6 +180,9 @@ def load_results(path) -> Results:
         raise ResultsError(f"{path}: missing {MANIFEST}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ResultsError(f"{path}/{MANIFEST}: corrupt ({e})") from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(f"{path}/{MANIFEST}: corrupt (a JSON object is expected, found "
+                           f"{type(manifest).__name__})")
     tables = {}
     for t in TABLES + OPTIONAL_TABLES:
         f = path / f"{t}.parquet"
@@ -161,5 +194,9 @@ def load_results(path) -> Results:
             tables[t] = pd.read_parquet(f, engine="pyarrow")
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise ResultsError(f"{f}: corrupt parquet ({type(e).__name__}: {e})") from None
+        missing = [c for c in REQUIRED_COLUMNS.get(t, ()) if c not in tables[t].columns]
+        if missing:
+            raise ResultsError(f"{f}: corrupt (missing columns {', '.join(missing)})")
     return Results(places=tables["places"], sectors=tables["sectors"], manifest=manifest,
-                   firms=tables.get("firms"), migration=tables.get("migration"))
+                   firms=tables.get("firms"), migration=tables.get("migration"),
+                   links=tables.get("links"))

@@ -15,6 +15,7 @@ from sim import __version__
 from sim.config.load import load_scenario, scenario_hash, scenario_to_dict
 from sim.config.schema import Scenario
 from sim.model import SimModel
+from sim.progress import progress
 from sim.results import Results
 
 
@@ -24,7 +25,8 @@ def _as_scenario(scenario) -> Scenario:
     return load_scenario(Path(scenario))
 
 
-def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = None) -> Results:
+def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = None,
+                 quiet: bool = True) -> Results:
     """Run a scenario and return its results in memory.
 
     Parameters
@@ -35,6 +37,9 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         Overrides the scenario's seed.
     end_year : int, optional
         Stop before the scenario's last year (short test runs).
+    quiet : bool
+        False: show a progress bar of the years on a terminal (never in CI; see
+        :mod:`sim.progress`).
 
     Returns
     -------
@@ -60,9 +65,14 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
                        for k, v in report.attrs.items()}
     model = SimModel(sc, seed=seed, end_year=end_year)
     try:
-        rec = model.run()
+        with progress(model.end_year - model.year + 1, sc.name, quiet=quiet,
+                      unit="year") as bar:
+            while not model.done:
+                model.step()
+                bar.update()
+        rec = model.run()  # finalizes the recorder (no years left to step)
         places, sectors = rec.place_frame(), rec.sector_frame()
-        firms, migration = rec.firm_frame(), rec.migration_frame()
+        firms, migration, links = rec.firm_frame(), rec.migration_frame(), rec.link_frame()
         seed_used = model.seed_used
         agent_info = None
         if sc.resolution == "agents":
@@ -103,7 +113,7 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         "scenario": scenario_to_dict(sc),
     }
     return Results(places=places, sectors=sectors, manifest=manifest, firms=firms,
-                   migration=migration)
+                   migration=migration, links=links)
 
 
 def default_out_dir(scenario: Scenario, seed: int | None = None, root="results") -> Path:

@@ -37,8 +37,9 @@ def test_run_writes_results_folder(tmp_path, capsys):
                  "2023"]) == 0
     printed = capsys.readouterr().out
     assert "TOTAL" in printed and str(out) in printed
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "migration.parquet",
-                                                     "places.parquet", "sectors.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["links.parquet", "manifest.json",
+                                                     "migration.parquet", "places.parquet",
+                                                     "sectors.parquet"]
     mig = pd.read_parquet(out / "migration.parquet")
     assert list(mig.columns) == ["year", "origin", "destination", "movers"]
     assert (mig.movers > 0).all() and (mig.origin != mig.destination).all()
@@ -48,8 +49,12 @@ def test_run_writes_results_folder(tmp_path, capsys):
     assert len(man["solver"]["iterations"]) == 4
     assert man["scenario"]["region"]["places"][0]["id"] == "core"
     places = pd.read_parquet(out / "places.parquet")
-    for col in ("year", "place", "population", "gdp", "wage", "real_wage", "price_index"):
+    for col in ("year", "place", "population", "gdp", "wage", "real_wage", "price_index",
+                "welfare", "exports_external", "imports_external", "visitors"):
         assert col in places.columns
+    links = pd.read_parquet(out / "links.parquet")
+    assert list(links.columns) == ["year", "from", "to", "mode", "freight", "freight_regional"]
+    assert (links.freight >= links.freight_regional - 1e-12).all()
     sectors = pd.read_parquet(out / "sectors.parquet")
     for col in ("year", "place", "sector", "output", "employment"):
         assert col in sectors.columns

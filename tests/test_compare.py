@@ -29,8 +29,10 @@ def test_compare_with_itself_is_all_zeros(runs):
 
     out = compare(runs[0], runs[0])
     assert set(out) >= {"places", "sectors"}
+    assert {"indicators", "links"} <= set(out)
     for df in out.values():
-        assert np.all(df["difference"] == 0)
+        undefined = df["value"].isna() & df["reference"].isna()  # e.g. growth in year one
+        assert np.all((df["difference"] == 0) | undefined)
         assert np.all((df["pct_difference"].fillna(0)) == 0)
 
 
@@ -44,8 +46,10 @@ def test_compare_policy_run_differs_after_policy_year(runs):
 
 
 def test_compare_never_imports_the_model(runs):
-    code = ("import sys; import sim.comparison as c; c.write_comparison("
+    code = ("import sys; import sim.comparison as c; import sim.report as r; c.write_comparison("
             f"[{str(runs[0])!r}, {str(runs[1])!r}], {str(runs[0].parent / 'cmp')!r}); "
+            f"r.write_report([{str(runs[0])!r}, {str(runs[1])!r}], "
+            f"{str(runs[0].parent / 'rep')!r}, quiet=True); "
             "bad = [m for m in ('sim.model', 'sim.kernels', 'sim.runner', 'mesa') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

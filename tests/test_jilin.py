@@ -101,8 +101,9 @@ def test_cli_run_against_baseline_prints_headline(tmp_path, capsys):
                  "--out", str(out), "--end-year", "2024"]) == 0
     text = capsys.readouterr().out
     for key in ("headline: plan vs baseline", "GDP 2024", "changchun share of GDP",
-                "radiation: circle gdp growth", "eastern_belt GDP", "tourism output",
-                "Theil index", "policy cost"):
+                "radiation: circle GDP growth", "eastern_belt share of GDP", "tourism output",
+                "Theil index", "Gini", "welfare: equivalent variation", "border and port trade",
+                "discounted GDP gain per CNY spent (8%)", "policy spending"):
         assert key in text, key
     assert (out / "manifest.json").exists()
     assert len([p for p in tmp_path.iterdir() if p.name.startswith("baseline-")]) == 1

@@ -544,3 +544,46 @@ def trade_flows(result, inp):
         T = np.eye(N) if g < 0 else inp.freeness[g]
         X[:, :, k] = supply[:, k, None] * T * dem[None, :, k]
     return X
+
+
+def external_trade(result, inp):
+    r"""Each place's exports to and imports from external places (value a year).
+
+    .. math::
+        EX_n = \sum_k \sum_{m \in \mathcal{X}} X_{nmk}, \qquad
+        IM_n = \sum_k \sum_{j \in \mathcal{X}} X_{jnk},
+        \qquad X_{nmk} = S_{nk} T_{nm}^{(g_k)} P_{mk}^{\sigma_k-1} E_{mk}
+
+    with :math:`\mathcal{X}` the external places ([E4]-[E6] of docs/model.md). Computed with
+    (N x N_ext) products per sector, never the dense (N, N, K) flows of :func:`trade_flows`.
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    inp : EquilibriumInputs
+
+    Returns
+    -------
+    exports, imports : ndarray, shape (N,)
+        Same units as expenditure (bn CNY a year in the region packs). Only the entries of
+        internal places are meaningful (an external place's entry includes its own market).
+
+    References
+    ----------
+    .. [1] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101. (gravity
+       flows of the CES model)
+    """
+    ext = ~np.asarray(inp.internal, dtype=bool)
+    supply = _supply_terms(inp, ext, result.wage, result.employment)
+    ppow = price_index_power(supply, inp.freeness, inp.group)
+    dem = _demand_term(ppow, result.expenditure, inp.sigma)
+    N, K = supply.shape
+    exports, imports = np.zeros(N), np.zeros(N)
+    for k in range(K):
+        g = inp.group[k]
+        if g < 0:  # non-traded: every sale stays in its own place
+            continue
+        T = inp.freeness[g]
+        exports += supply[:, k] * (T[:, ext] @ dem[ext, k])
+        imports += dem[:, k] * (supply[ext, k] @ T[ext, :])
+    return exports, imports

@@ -206,3 +206,49 @@ def logit_probabilities(utility_, kappa, *, elasticity):
     ex = np.exp(v)
     tot = ex.sum(axis=1, keepdims=True)
     return np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
+
+
+def expected_utility(utility_, kappa, *, elasticity):
+    r"""Expected utility of a worker who chooses where to live [D1]: the logit inclusive value.
+
+    .. math::
+        W_n = \Big(\sum_m U_m^{\epsilon} e^{-\kappa_{nm}}\Big)^{1/\epsilon}
+
+    With type-I extreme value (Gumbel) taste shocks of scale :math:`1/\epsilon` on log
+    utility, :math:`\ln W_n` is the expected maximum of :math:`\ln U_m - \kappa_{nm}/\epsilon`
+    plus shocks, up to Euler's constant over epsilon (McFadden 1978). :math:`W_n` is homogeneous
+    of degree one in the :math:`U_m`, so scaling every real income by (1 + x) scales every
+    :math:`W_n` by (1 + x): percentage changes of W are equivalent variations in real income.
+    Without moving costs it is the Fréchet welfare :math:`(\sum_m U_m^{\epsilon})^{1/\epsilon}`
+    of Redding (2016).
+
+    Parameters
+    ----------
+    utility_ : ndarray, shape (N,)
+        U_m >= 0 ([E10]; 0: never chosen).
+    kappa : ndarray, shape (N, N)
+        Migration costs in log-utility units (``inf``: blocked); kappa_nn = 0.
+    elasticity : float
+        epsilon > 0.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        W_n in the units of U (0 where every destination is blocked).
+
+    References
+    ----------
+    .. [1] McFadden, D. (1978). Modelling the choice of residential location. In Spatial
+       Interaction Theory and Planning Models, 75-96.
+    .. [2] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101, 148-167.
+    """
+    U = np.asarray(utility_, dtype=float)
+    with np.errstate(divide="ignore"):
+        logu = np.where(U > 0, elasticity * np.log(np.where(U > 0, U, 1.0)), -np.inf)
+    v = logu[None, :] - np.asarray(kappa, dtype=float)
+    vmax = np.max(v, axis=1)
+    ok = np.isfinite(vmax)
+    safe = np.where(ok, vmax, 0.0)
+    with np.errstate(divide="ignore"):
+        lse = safe + np.log(np.exp(v - safe[:, None]).sum(axis=1))
+    return np.where(ok, np.exp(np.where(ok, lse, 0.0) / elasticity), 0.0)

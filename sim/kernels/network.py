@@ -602,13 +602,14 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
     n_places : int
     link_from, link_to, link_mode, link_cost, terminal_cost
         As in :func:`multimodal_graph`.
-    od : ndarray, shape (n_places, n_places)
-        Flows (e.g. value of goods a year), >= 0.
+    od : ndarray, shape (n_places, n_places) or (R, n_places, n_places)
+        Flows (e.g. value of goods a year), >= 0; R stacked flow matrices are assigned on the
+        same paths in one walk.
 
     Returns
     -------
-    ndarray, shape (n_links,)
-        Volume on each link.
+    ndarray, shape (n_links,) or (R, n_links)
+        Volume on each link (for each flow matrix).
 
     Notes
     -----
@@ -624,9 +625,12 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
     args = _validate_network(n_places, link_from, link_to, link_mode, link_cost, terminal_cost)
     P, lf, lt, lm, lc, tc = args
     n_links = lf.shape[0]
-    vol = np.zeros(n_links)
+    od = np.asarray(od, dtype=float)
+    stacked = od.ndim == 3
+    od = od if stacked else od[None]
+    vol = np.zeros((od.shape[0], n_links))
     if n_links == 0 or P == 0:
-        return vol
+        return vol if stacked else vol[0]
     graph, _ = multimodal_graph(*args)
     n_modes = tc.shape[0]
     keys = np.concatenate([lf * n_modes + lm, lt * n_modes + lm])
@@ -641,23 +645,23 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
         key = (min(a, b), max(a, b))
         if key not in best or lc[link] < lc[best[key]]:
             best[key] = link
-    od = np.asarray(od, dtype=float)
-    sources = np.flatnonzero(od.sum(axis=1) > 0)
+    any_flow = od.sum(axis=0)
+    sources = np.flatnonzero(any_flow.sum(axis=1) > 0)
     if len(sources) == 0:
-        return vol
+        return vol if stacked else vol[0]
     dist, pred = dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
     for row, s in enumerate(sources):
-        for t in np.flatnonzero(od[s] > 0):
+        for t in np.flatnonzero(any_flow[s] > 0):
             if t == s or not np.isfinite(dist[row, t]):
                 continue
-            f = od[s, t]
+            f = od[:, s, t]
             node = t
             while node != s:
                 prev = pred[row, node]
                 if prev >= P and node >= P:
-                    vol[best[(min(prev, node), max(prev, node))]] += f
+                    vol[:, best[(min(prev, node), max(prev, node))]] += f
                 node = prev
-    return vol
+    return vol if stacked else vol[0]
 
 
 def bpr_hours(hours, volume, capacity, *, alpha=0.15, beta=4.0):

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from sim.kernels.equilibrium import (
     EquilibriumInputs,
+    external_trade,
     sector_choice,
     solve_equilibrium,
     trade_flows,
@@ -60,6 +61,15 @@ def test_invariants_random_regions(seed, N, K, n_ext, housing, nontraded):
     X = trade_flows(r, inp)
     np.testing.assert_allclose(X.sum(axis=0), r.expenditure, rtol=1e-10)
     np.testing.assert_allclose(X.sum(axis=1), r.revenue, rtol=1e-10)
+    # external trade [O1] equals the dense flows summed over external partners (oracle)
+    ex, im = external_trade(r, inp)
+    ext = ~intern
+    traded = inp.group >= 0
+    Xt = X[:, :, traded]
+    np.testing.assert_allclose(ex[intern], Xt[intern][:, ext].sum(axis=(1, 2)), rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(im[intern], Xt[ext][:, intern].sum(axis=(0, 2)), rtol=1e-10,
+                               atol=1e-12)
     # GDP = value added (wages + farm income + land rents) = income
     va = (r.wage * r.employment).sum(1) + inp.ag_wage * inp.ag_workers + r.rent * inp.land
     np.testing.assert_allclose(va[intern], r.income[intern], rtol=1e-12)

@@ -80,3 +80,42 @@ def test_utility_congestion():
     u = utility(np.array([1.0, 1.0]), np.array([1.0, 2.0]), np.array([1.0, 4.0]),
                 amenity_elasticity=-0.5)
     np.testing.assert_allclose(u, [1.0, 1.0])
+
+
+def test_expected_utility_closed_forms_and_homogeneity():
+    """[W1]: Redding (2016) welfare without moving costs; degree-one homogeneity in U."""
+    from sim.kernels.migration import expected_utility
+
+    U = np.array([1.0, 2.0, 0.5, 3.0])
+    eps = 3.0
+    W = expected_utility(U, np.zeros((4, 4)), elasticity=eps)
+    np.testing.assert_allclose(W, np.full(4, (U**eps).sum() ** (1 / eps)), rtol=1e-13)
+    kappa = np.array([[0.0, 1.0, 2.0, np.inf]] * 4)
+    np.fill_diagonal(kappa, 0.0)
+    W = expected_utility(U, kappa, elasticity=eps)
+    np.testing.assert_allclose(expected_utility(1.07 * U, kappa, elasticity=eps), 1.07 * W,
+                               rtol=1e-13)
+    # a row with every destination blocked has welfare 0; staying only: W = U_n
+    blocked = np.full((2, 2), np.inf)
+    np.testing.assert_array_equal(expected_utility(U[:2], blocked, elasticity=eps), 0.0)
+    stay = np.where(np.eye(3) > 0, 0.0, np.inf)
+    np.testing.assert_allclose(expected_utility(U[:3], stay, elasticity=eps), U[:3])
+    # moving costs lower welfare; more options raise it
+    assert np.all(W <= expected_utility(U, np.zeros((4, 4)), elasticity=eps) + 1e-15)
+
+
+def test_expected_utility_is_the_expected_maximum_of_gumbel_utilities():
+    """McFadden (1978): E max_m (eps ln U_m - kappa_nm + g_m) = ln sum exp(.) + Euler's gamma."""
+    from sim.kernels.migration import expected_utility
+
+    rng = np.random.default_rng(7)
+    U = np.array([1.0, 1.6, 0.7])
+    kappa = np.array([[0.0, 0.8, 1.5], [0.8, 0.0, 0.4], [1.5, 0.4, 0.0]])
+    eps = 2.0
+    draws = rng.gumbel(size=(400_000, 3))
+    for n in range(3):
+        v = eps * np.log(U) - kappa[n] + draws
+        mc = v.max(axis=1).mean()
+        W = expected_utility(U, kappa, elasticity=eps)[n]
+        # standard error of the mean of a max of Gumbels ~ 1.28 / sqrt(4e5) = 0.002
+        assert abs(mc - (eps * np.log(W) + np.euler_gamma)) < 0.01

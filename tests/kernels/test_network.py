@@ -492,3 +492,24 @@ def test_link_volumes_all_or_nothing_hand_case():
     # BPR: t0 (1 + 0.15 (v/c)^4); infinite capacity: no congestion
     np.testing.assert_allclose(bpr_hours(np.array([2.0, 2.0]), np.array([10.0, 10.0]),
                                          np.array([10.0, np.inf])), [2.3, 2.0])
+
+
+@given(seed=st.integers(0, 2**31), P=st.integers(2, 7))
+@settings(max_examples=25, deadline=None)
+def test_link_volumes_stacked_equals_separate_and_conserves_flow(seed, P):
+    """Stacked flow matrices are assigned exactly as one by one; volume x 1 = flow x path."""
+    from sim.kernels.network import link_volumes
+
+    rng = np.random.default_rng(seed)
+    n = rng.integers(P - 1, 3 * P)
+    lf, lt = rng.integers(0, P, n), rng.integers(0, P, n)
+    lm = rng.integers(0, 2, n)
+    cost = rng.uniform(1, 10, n)
+    od = rng.uniform(0, 1, (3, P, P)) * (rng.random((3, P, P)) < 0.6)
+    both = link_volumes(P, lf, lt, lm, cost, np.zeros(2), od)
+    for r in range(3):
+        np.testing.assert_allclose(both[r], link_volumes(P, lf, lt, lm, cost, np.zeros(2),
+                                                         od[r]), rtol=0, atol=0)
+    # linearity in the flows
+    np.testing.assert_allclose(link_volumes(P, lf, lt, lm, cost, np.zeros(2), od.sum(0)),
+                               both.sum(0), rtol=1e-12, atol=1e-12)
