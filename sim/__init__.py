@@ -30,6 +30,8 @@ _EXPORTS = {
     "ScenarioError": "sim.errors",
     "ConvergenceError": "sim.errors",
     "SimError": "sim.errors",
+    "run_sweep": "sim.sweep",
+    "load_sweep": "sim.sweep",
 }
 
 __all__ = ["__version__", *_EXPORTS]

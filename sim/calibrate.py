@@ -10,7 +10,8 @@ in the base year
 
 A-bar_n is found by damped multiplicative updates (the ratio of target to model labour income
 to the power sigma/(sigma - 1)); given the resulting real incomes, the amenities solve the
-migration steady state with ``scipy.optimize.root`` (docs/model.md, section "Calibration").
+migration steady state with ``scipy.optimize.root``, started, when Newton from zero fails, from
+a damped fixed point on gross flows (docs/model.md, section "Calibration").
 Policies are ignored (fundamentals must not depend on the levers), so a policy scenario
 calibrated the same way shares its baseline's fundamentals exactly.
 """
@@ -62,8 +63,8 @@ def _base_equilibrium(sc: Scenario, *, free_entry: bool = True):
         model.release()
 
 
-def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par):
-    """Net migration share (in - out) / L of internal places for log amenity shifts log_b."""
+def _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par):
+    """Gross inflows and outflows of internal places ``idx`` for log amenity shifts ``log_b``."""
     amen = base_amen.copy()
     amen[idx] = amen[idx] * np.exp(log_b)
     U = utility(V, amen, mobile_pos, amenity_elasticity=par.amenity_elasticity)
@@ -72,7 +73,36 @@ def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, pa
     _, _, F = continuum_step(L * reg_share, L * (1 - reg_share), PR, P,
                              reconsider_share=par.reconsider_share, conversion=0.0,
                              internal=np.ones(len(L), dtype=bool))
-    return (F.sum(axis=0)[idx] - F.sum(axis=1)[idx]) / L[idx]
+    return F.sum(axis=0)[idx], F.sum(axis=1)[idx]
+
+
+def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par):
+    """Net migration share (in - out) / L of internal places for log amenity shifts log_b."""
+    inflow, outflow = _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx,
+                                   par)
+    return (inflow - outflow) / L[idx]
+
+
+def _amenity_fixed_point(x0, flows, free, elasticity, *, damping=0.5, tol=1e-10,
+                         max_iter=20_000):
+    """Damped fixed point x <- x + (d / eps) ln(out / in) on the free log amenities.
+
+    A place that loses more movers than it gains needs a higher amenity: raising B_n by the
+    factor (out_n / in_n)^(1/eps) scales its logit attraction U_n^eps by out_n / in_n (the
+    Ahlfeldt et al. 2015 style of inversion). Robust far from the solution, where Newton-type
+    steps on the net-flow equations diverge at high migration elasticities; the result is
+    polished by ``scipy.optimize.root``.
+    """
+    x = x0.copy()
+    for _ in range(max_iter):
+        inflow, outflow = flows(x)
+        step = np.log(np.maximum(outflow[free], 1e-300) / np.maximum(inflow[free], 1e-300))
+        if not np.all(np.isfinite(step)):
+            break
+        x[free] = x[free] + damping / elasticity * step
+        if np.max(np.abs(step)) < tol:
+            break
+    return x
 
 
 def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: float = 0.7):
@@ -176,12 +206,24 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
                                reg_share, sel, par)
             return r[free]
 
-        sol = root(fun, np.zeros(len(free)), method="hybr", tol=1e-14)
-        lb = np.zeros(len(sel))
-        lb[free] = sol.x
-        res = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa,
-                             reg_share, sel, par)
-        err_m = float(np.max(np.abs(res))) if len(res) else 0.0
+        def solve(x0):
+            sol = root(fun, x0, method="hybr", tol=1e-14)
+            lb = np.zeros(len(sel))
+            lb[free] = sol.x
+            res = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa,
+                                 reg_share, sel, par)
+            return sol, lb, res, float(np.max(np.abs(res))) if len(res) else 0.0
+
+        sol, lb, res, err_m = solve(np.zeros(len(free)))
+        if not np.isfinite(err_m) or err_m > tol:
+            # Newton from zero diverges at high migration elasticities: start from the damped
+            # fixed point on gross flows instead, then polish
+            x = _amenity_fixed_point(
+                np.zeros(len(sel)),
+                lambda x: _gross_flows(x, base_amen, eq.real_income, L, mobile_pos, kappa,
+                                       reg_share, sel, par),
+                free, par.migration_elasticity)
+            sol, lb, res, err_m = solve(x[free])
         if not np.isfinite(err_m) or err_m > tol:
             raise CalibrationError(f"amenity inversion did not converge (max net migration "
                                    f"share {err_m:.2e}; {sol.message})")

@@ -99,6 +99,14 @@ def _cmd_calibrate(args) -> int:
 
 
 def _cmd_compare(args) -> int:
+    # --- ensembles (issue 6): sweep folders are compared by sim.ensemble ---
+    from sim.sweep import is_sweep_folder
+
+    if any(is_sweep_folder(r) for r in args.runs):
+        from sim.ensemble import cmd_compare_ensembles
+
+        return cmd_compare_ensembles(args)
+    # --- end ensembles ---
     from sim.comparison import headline_tables, load_runs, write_comparison
 
     runs = load_runs(args.runs, quiet=args.quiet)
@@ -212,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--scenario", default=None, help="CP scenario file (default: built in)")
     cp.add_argument("--json", action="store_true", help="print a JSON object")
     cp.set_defaults(func=_cmd_check_cp)
+    from sim.sweep import add_parser as add_sweep_parsers  # sweep, sensitivity (issue 6)
+    add_sweep_parsers(sub)
     return p
 
 
