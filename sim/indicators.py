@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 GATEWAY_MODES = ("border_crossing", "sea")
-"""Link modes whose freight counts as border or port trade (docs/indicators.md, I11)."""
+"""Link modes counted as border or port trade when a run has no ``foreign`` group (I11)."""
 
 DISCOUNT_RATE = 0.08
 """Social discount rate (real, per year) of China's project appraisal rules (NDRC & MoC 2006)."""
@@ -230,10 +230,11 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
     res : sim.results.Results
     groups : dict of str -> list of str, optional
         Place groups (default: the run's scenario ``groups``). Group ``core`` (its first
-        place) gives the primacy shares, group ``circle`` the radiation indicators; every group
-        gets its GDP share.
+        place) gives the primacy shares, group ``circle`` the radiation indicators, group
+        ``foreign`` (external places abroad) the border-crossing links; every other group gets
+        its GDP share.
     gateway_modes : sequence of str
-        Link modes counted as border/port trade.
+        Link modes counted as border/port trade when there is no ``foreign`` group.
 
     Returns
     -------
@@ -276,7 +277,7 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
             g_r = tab[rest].sum(axis=1) / tab[rest].sum(axis=1).iloc[0] - 1
             add(f"radiation: circle {var} growth minus rest", "pp", 100 * (g_c - g_r))
     for g, members in groups.items():
-        if g == "core":
+        if g in ("core", "foreign"):
             continue
         add(f"{g} share of GDP", "%", 100 * gdp_np[members].sum(axis=1) / gdp)
 
@@ -284,7 +285,7 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
         add("external trade", "bn CNY",
             by["exports_external"].sum() + by["imports_external"].sum())
     if res.links is not None:
-        L = res.links[res.links["mode"].isin(list(gateway_modes))]
+        L = _gateway_links(res.links, groups, gateway_modes)
         add("border and port trade", "bn CNY",
             L.groupby("year")["freight_regional"].sum().reindex(years, fill_value=0.0))
     if "visitors" in p.columns:
@@ -307,8 +308,29 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["year", "indicator", "unit", "value"])
 
 
-def gateway_trade(res, gateway_modes=GATEWAY_MODES) -> pd.DataFrame | None:
+def _gateway_links(links: pd.DataFrame, groups: dict, gateway_modes) -> pd.DataFrame:
+    """Links that cross the national border [I11].
+
+    With a ``foreign`` group (external places abroad): every link with exactly one end in it
+    (a border crossing, a port's sea route abroad, an international rail service). Without
+    one: every link of the ``gateway_modes``.
+    """
+    foreign = set(groups.get("foreign", []))
+    if foreign:
+        return links[links["from"].isin(foreign) ^ links["to"].isin(foreign)]
+    return links[links["mode"].isin(list(gateway_modes))]
+
+
+def gateway_trade(res, gateway_modes=GATEWAY_MODES, groups=None) -> pd.DataFrame | None:
     """Regional freight through each border crossing and port link by year [I11].
+
+    Parameters
+    ----------
+    res : sim.results.Results
+    gateway_modes : sequence of str
+        Used only without a ``foreign`` group.
+    groups : dict, optional
+        Default: the run's scenario groups.
 
     Returns
     -------
@@ -318,7 +340,7 @@ def gateway_trade(res, gateway_modes=GATEWAY_MODES) -> pd.DataFrame | None:
     """
     if res.links is None:
         return None
-    L = res.links[res.links["mode"].isin(list(gateway_modes))]
+    L = _gateway_links(res.links, _groups(res, groups), gateway_modes)
     return pd.DataFrame({
         "year": L["year"].to_numpy(),
         "gateway": (L["from"] + "-" + L["to"] + " (" + L["mode"] + ")").to_numpy(),

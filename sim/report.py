@@ -189,7 +189,8 @@ def _page(res, labels, head, ind, files, title) -> str:
     units = next(iter(ind.values())).drop_duplicates("indicator").set_index("indicator")["unit"]
     fin.insert(0, "unit", units.reindex(fin.index))
     parts.append(_table(fin))
-    gw = {lab: gateway_trade(r) for lab, r in zip(labels, res, strict=True)}
+    groups = res[0].manifest.get("scenario", {}).get("groups", {}) or {}
+    gw = {lab: gateway_trade(r, groups=groups) for lab, r in zip(labels, res, strict=True)}
     if all(g is not None and len(g) for g in gw.values()):
         tab = pd.concat({lab: g[g["year"] == g["year"].max()].set_index("gateway")[
             "freight_regional"] for lab, g in gw.items()}, axis=1).fillna(0.0)

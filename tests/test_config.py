@@ -749,3 +749,16 @@ def test_agent_and_firm_settings_validated(tmp_path, patch, key, value):
         load_scenario(f)
     msg = str(e.value)
     assert "s.yaml" in msg and key in msg and value in msg
+
+
+def test_groups_internal_places_and_the_reserved_foreign_group(tmp_path):
+    d = base()
+    d["groups"] = {"core": ["a"], "foreign": ["x"]}
+    sc = load_scenario(write(tmp_path, d))
+    assert dict(sc.groups) == {"core": ("a",), "foreign": ("x",)}
+    d["groups"] = {"corridor": ["a", "x"]}  # an external place in an ordinary group
+    err = error_of(write(tmp_path, d))
+    assert "groups.corridor[1]" in str(err) and "'x'" in str(err) and "internal place" in str(err)
+    d["groups"] = {"foreign": ["b"]}  # an internal place abroad
+    err = error_of(write(tmp_path, d))
+    assert "groups.foreign[0]" in str(err) and "'b'" in str(err) and "external place" in str(err)

@@ -175,3 +175,19 @@ def test_indicators_skip_what_a_run_lacks():
     names = set(indicators(r)["indicator"])
     assert "border and port trade" not in names and not any("share of GDP" in n for n in names)
     assert {"GDP", "Theil index of GDP per capita", "tourism output"} <= names
+
+
+def test_border_trade_with_a_foreign_group_counts_links_abroad_of_any_mode():
+    r = toy()
+    extra = pd.DataFrame({"year": [2020, 2021], "from": ["A", "A"], "to": ["Z", "Z"],
+                          "mode": ["rail", "rail"], "freight": [9.0, 9.0],
+                          "freight_regional": [3.0, 6.0]})
+    r.links = pd.concat([r.links, extra], ignore_index=True)
+    # X (border crossing) and Z (international rail) are abroad; Y (sea) is a domestic port
+    ind = indicators(r, groups={**GROUPS, "foreign": ["X", "Z"]})
+    assert value(ind, "border and port trade", 2021) == pytest.approx(5.0 + 6.0)
+    assert not any(n.startswith("foreign") for n in set(ind["indicator"]))
+    from sim.indicators import gateway_trade
+
+    g = gateway_trade(r, groups={"foreign": ["X", "Z"]})
+    assert set(g["gateway"]) == {"A-X (border_crossing)", "A-Z (rail)"}

@@ -871,15 +871,20 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
     gloc = root.at("groups")
     groups = []
     internal_ids = {p.id for p in region.places if not p.external}
+    external_ids = {p.id for p in region.places if p.external}
     for gname, members in _mapping(data.get("groups"), gloc, "group -> [place ids]").items():
         if not isinstance(gname, str) or not gname.strip():
             gloc.fail(gname, "group names must be non-empty strings")
+        # the reserved group `foreign` lists external places abroad (border and port trade,
+        # docs/indicators.md I11); every other group lists internal places
+        kind = "external place" if gname == "foreign" else "internal place"
         if not isinstance(members, list) or not members:
-            gloc.at(gname).fail(members, "expected a non-empty list of internal place ids")
+            gloc.at(gname).fail(members, f"expected a non-empty list of {kind} ids")
         for j, pid in enumerate(members):
             if not isinstance(pid, str):
                 gloc.at(gname, j).fail(pid, "expected a place id")
-            _check_ref(pid, internal_ids, gloc.at(gname, j), "internal place")
+            _check_ref(pid, external_ids if gname == "foreign" else internal_ids,
+                       gloc.at(gname, j), kind)
         groups.append((gname, tuple(members)))
     return Scenario(name=name, region=region, description=description, seed=seed,
                     resolution=resolution, agents=agents, calibrate=calib,
