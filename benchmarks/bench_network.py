@@ -61,3 +61,23 @@ def test_bench_trade_freeness(benchmark, n_places):
     assert np.all(np.isfinite(phi))
     assert np.all(np.diag(phi) == 1.0)
     assert np.all((phi >= 0.0) & (phi <= 1.0))
+
+
+@pytest.mark.parametrize("impl", ["vectorized", "path_walk"])
+@pytest.mark.parametrize("n_places", (50, 150))
+def test_bench_link_volumes(benchmark, n_places, impl):
+    """All-or-nothing assignment of a dense OD matrix: the kernel vs the path-walking oracle."""
+    import sys
+    from pathlib import Path
+
+    from sim.kernels.network import link_volumes
+
+    args = network(n_places)
+    od = np.random.default_rng(1).uniform(0, 1, (n_places, n_places))
+    if impl == "vectorized":
+        fn = link_volumes
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "kernels"))
+        from test_network import _link_volumes_walk as fn
+    vol = benchmark(fn, *args, od)
+    np.testing.assert_allclose(vol, link_volumes(*args, od), rtol=1e-10, atol=1e-10)

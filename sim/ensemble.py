@@ -248,11 +248,9 @@ def band_plot(b: pd.DataFrame, out, *, kind: str = "level", title: str = "") -> 
     axes[0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    out = Path(out)
-    paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
-    for p in paths:
-        fig.savefig(p, dpi=120)
-    return paths
+    from sim.figures import save
+
+    return save(fig, out)
 
 
 def _load(folders) -> tuple[pd.DataFrame, str, str]:

@@ -41,7 +41,10 @@ def _plt():
 
 
 def save(fig, path) -> list[Path]:
-    """Write ``fig`` as ``<path>.png`` (150 dpi) and ``<path>.svg``; close it; return the files."""
+    """Write ``fig`` as ``<path>.png`` (150 dpi) and ``<path>.svg``; close it; return the files.
+
+    Works for pyplot figures and for bare ``matplotlib.figure.Figure`` objects alike.
+    """
     plt = _plt()
     path = Path(path)
     out = [path.with_suffix(".png"), path.with_suffix(".svg")]

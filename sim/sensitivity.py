@@ -194,11 +194,9 @@ def sensitivity_plot(table: pd.DataFrame, out, title: str = "") -> list[Path]:
     axes[0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    out = Path(out)
-    paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
-    for p in paths:
-        fig.savefig(p, dpi=120)
-    return paths
+    from sim.figures import save
+
+    return save(fig, out)
 
 
 def write_sensitivity(sweep, out) -> list[Path]:

@@ -517,6 +517,14 @@ def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow,
     )
 
 
+def _gravity_terms(result, inp):
+    """Seller terms S_nk and buyer terms P_mk^(sigma_k-1) E_mk of the flows X_nmk [E4]-[E6]."""
+    ext = ~np.asarray(inp.internal, dtype=bool)
+    supply = _supply_terms(inp, ext, result.wage, result.employment)
+    ppow = price_index_power(supply, inp.freeness, inp.group)
+    return supply, _demand_term(ppow, result.expenditure, inp.sigma)
+
+
 def trade_flows(result, inp):
     r"""Bilateral trade flows :math:`X_{nmk} = S_{nk} T_{nmk} P_{mk}^{\sigma_k-1} E_{mk}`.
 
@@ -533,10 +541,7 @@ def trade_flows(result, inp):
         Value of sales from n to m in sector k. Columns sum to E_mk (served markets); rows of
         internal places sum to w_nk L_nk.
     """
-    ext = ~np.asarray(inp.internal, dtype=bool)
-    supply = _supply_terms(inp, ext, result.wage, result.employment)
-    ppow = price_index_power(supply, inp.freeness, inp.group)
-    dem = _demand_term(ppow, result.expenditure, inp.sigma)
+    supply, dem = _gravity_terms(result, inp)
     N, K = supply.shape
     X = np.empty((N, N, K))
     for k in range(K):
@@ -574,9 +579,7 @@ def external_trade(result, inp):
        flows of the CES model)
     """
     ext = ~np.asarray(inp.internal, dtype=bool)
-    supply = _supply_terms(inp, ext, result.wage, result.employment)
-    ppow = price_index_power(supply, inp.freeness, inp.group)
-    dem = _demand_term(ppow, result.expenditure, inp.sigma)
+    supply, dem = _gravity_terms(result, inp)
     N, K = supply.shape
     exports, imports = np.zeros(N), np.zeros(N)
     for k in range(K):

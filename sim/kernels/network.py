@@ -613,8 +613,10 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
 
     Notes
     -----
-    Paths are walked back from the predecessor matrix in Python: O(P^2 x path length); meant
-    for regions of tens to a few hundred places (it is only used when links have capacities).
+    Vectorized over the shortest-path trees of all sources: each target's flow is put on its
+    node and pushed up the tree level by level (deepest first), so a tree edge carries the flow
+    of its subtree; O(sources x nodes x tree depth) array work, no Python loop over paths.
+    ``tests/kernels/test_network.py`` checks it against a path-walking oracle.
 
     References
     ----------
@@ -650,17 +652,49 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
     if len(sources) == 0:
         return vol if stacked else vol[0]
     dist, pred = dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
-    for row, s in enumerate(sources):
-        for t in np.flatnonzero(any_flow[s] > 0):
-            if t == s or not np.isfinite(dist[row, t]):
-                continue
-            f = od[:, s, t]
-            node = t
-            while node != s:
-                prev = pred[row, node]
-                if prev >= P and node >= P:
-                    vol[:, best[(min(prev, node), max(prev, node))]] += f
-                node = prev
+    S, n_nodes = pred.shape
+    rows = np.arange(S)
+    # flow to each target place, on the shortest-path tree of each source
+    acc = np.zeros((od.shape[0], S, n_nodes))
+    acc[:, :, :P] = od[:, sources, :]
+    acc[:, rows, sources] = 0.0
+    acc[:, ~np.isfinite(dist)] = 0.0
+    # hop depth of every node in its source's tree (pointer doubling over the tree levels)
+    reach = pred >= 0
+    depth = np.where(reach, -1, 0)
+    depth[~reach & ~np.isfinite(dist)] = -1  # unreachable
+    while True:
+        parent_depth = np.where(reach, depth[rows[:, None], np.where(reach, pred, 0)], -1)
+        new = np.where(reach & (depth < 0) & (parent_depth >= 0), parent_depth + 1, depth)
+        if np.array_equal(new, depth):
+            break
+        depth = new
+    # push the flows up the trees, deepest level first: a tree edge carries its subtree's flow
+    r_all, v_all = np.nonzero(depth > 0)
+    d_all = depth[r_all, v_all]
+    order = np.argsort(-d_all, kind="stable")
+    r_all, v_all, d_all = r_all[order], v_all[order], d_all[order]
+    bounds = np.flatnonzero(np.diff(d_all)) + 1
+    for r_lvl, v_lvl in zip(np.split(r_all, bounds), np.split(v_all, bounds), strict=True):
+        p_lvl = pred[r_lvl, v_lvl]
+        for k in range(acc.shape[0]):
+            np.add.at(acc[k], (r_lvl, p_lvl), acc[k][r_lvl, v_lvl])
+    # tree edges between two layer nodes are links: add their flows to the cheapest parallel
+    p_all = pred[r_all, v_all]
+    on_link = (p_all >= P) & (v_all >= P)
+    a, b = np.minimum(p_all, v_all)[on_link], np.maximum(p_all, v_all)[on_link]
+    keys = np.array(sorted(best), dtype=np.int64).reshape(-1, 2)
+    key_code = keys[:, 0] * n_nodes + keys[:, 1]
+    link_of = np.array([best[tuple(k)] for k in keys.tolist()], dtype=np.int64)
+    sorter = np.argsort(key_code)
+    code = a * n_nodes + b
+    pos = sorter[np.minimum(np.searchsorted(key_code, code, sorter=sorter), len(sorter) - 1)]
+    if not np.array_equal(key_code[pos], code):  # every layer-to-layer edge is a link
+        raise AssertionError("link_volumes: a tree edge between layer nodes is not a link")
+    links = link_of[pos]
+    for k in range(acc.shape[0]):
+        vol[k] += np.bincount(links, weights=acc[k][r_all[on_link], v_all[on_link]],
+                              minlength=n_links)
     return vol if stacked else vol[0]
 
 

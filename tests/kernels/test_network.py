@@ -513,3 +513,54 @@ def test_link_volumes_stacked_equals_separate_and_conserves_flow(seed, P):
     # linearity in the flows
     np.testing.assert_allclose(link_volumes(P, lf, lt, lm, cost, np.zeros(2), od.sum(0)),
                                both.sum(0), rtol=1e-12, atol=1e-12)
+
+
+def _link_volumes_walk(P, lf, lt, lm, cost, tc, od):
+    """Slow oracle: walk every shortest path back through the predecessor matrix."""
+    from sim.kernels.network import multimodal_graph
+
+    lf, lt, lm = (np.asarray(x) for x in (lf, lt, lm))
+    graph, _ = multimodal_graph(P, lf, lt, lm, np.asarray(cost, float), np.asarray(tc, float))
+    n_modes = len(tc)
+    layer_keys = np.unique(np.concatenate([lf * n_modes + lm, lt * n_modes + lm])[
+        np.concatenate([lf != lt, lf != lt])])
+    node_of = {int(k): P + i for i, k in enumerate(layer_keys)}
+    best = {}
+    for link in range(len(lf)):
+        if lf[link] == lt[link]:
+            continue
+        a = node_of[int(lf[link] * n_modes + lm[link])]
+        b = node_of[int(lt[link] * n_modes + lm[link])]
+        key = (min(a, b), max(a, b))
+        if key not in best or cost[link] < cost[best[key]]:
+            best[key] = link
+    vol = np.zeros(len(lf))
+    dist, pred = dijkstra(graph, directed=True, return_predecessors=True)
+    for s in range(P):
+        for t in range(P):
+            if t == s or od[s, t] <= 0 or not np.isfinite(dist[s, t]):
+                continue
+            node = t
+            while node != s:
+                prev = pred[s, node]
+                if prev >= P and node >= P:
+                    vol[best[(min(prev, node), max(prev, node))]] += od[s, t]
+                node = prev
+    return vol
+
+
+@given(seed=st.integers(0, 2**31), P=st.integers(2, 9))
+@settings(max_examples=40, deadline=None)
+def test_link_volumes_match_the_path_walking_oracle(seed, P):
+    from sim.kernels.network import link_volumes
+
+    rng = np.random.default_rng(seed)
+    n = rng.integers(P - 1, 3 * P)
+    lf, lt = rng.integers(0, P, n), rng.integers(0, P, n)
+    lm = rng.integers(0, 3, n)
+    cost = rng.uniform(1, 10, n)
+    tc = rng.choice([0.0, 2.0, 5.0], 3)  # zero terminal costs give zero-cost tree edges
+    od = rng.uniform(0, 1, (P, P)) * (rng.random((P, P)) < 0.7)
+    np.testing.assert_allclose(link_volumes(P, lf, lt, lm, cost, tc, od),
+                               _link_volumes_walk(P, lf, lt, lm, cost, tc, od),
+                               rtol=1e-12, atol=1e-12)
