@@ -35,7 +35,7 @@ from sim.kernels.equilibrium import (
     trade_flows,
 )
 from sim.kernels.households import status_probabilities
-from sim.kernels.migration import expected_utility, utility
+from sim.kernels.migration import utility
 from sim.kernels.network import link_volumes
 from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
 from sim.primitives import (
@@ -321,7 +321,6 @@ class SimModel(mesa.Model):
         mobile = inp.mobile
         U = utility(eq.real_income, prim.amenity, np.where(intern, mobile, 1.0),
                     amenity_elasticity=par.amenity_elasticity)
-        extra = self._extra_outputs(eq, inp, prim, U, net, par)
         t = self.year - self.start_year
         firm_stats = None
         if self.firms is not None:
@@ -334,6 +333,7 @@ class SimModel(mesa.Model):
             self.recorder.record_firms(t, counts, firm_stats, employment, self.z_levels)
         # migration decided on this year's utilities, effective next year
         moves = self._migrate(U, net, par)
+        extra = self._extra_outputs(eq, inp, prim, U, moves)
         self.recorder.record(t, self._place_outputs(eq, U, mobile, inp.ag_workers, moves)
                              | extra,
                              {"output": eq.revenue, "employment": eq.employment,
@@ -348,16 +348,11 @@ class SimModel(mesa.Model):
         if self.done:
             self.running = False
 
-    def _extra_outputs(self, eq, inp, prim, U, net, par):
+    def _extra_outputs(self, eq, inp, prim, U, moves):
         """Welfare [W1], external trade [O1] and tourism [P4] outputs of the year."""
-        if par.migration_rule == "logit":
-            kappa = net.migration_cost
-            W = expected_utility(U, kappa, elasticity=par.migration_elasticity)
-            if par.hukou_cost > 0:
-                kappa_r = kappa + par.hukou_cost * (1.0 - np.eye(kappa.shape[0]))
-                W_reg = expected_utility(U, kappa_r, elasticity=par.migration_elasticity)
-                r = self.households.registered_share
-                W = r * W_reg + (1.0 - r) * W
+        if "inclusive" in moves:  # logit: the expected utility of this year's choice
+            W_reg, W_unreg, r = moves["inclusive"]
+            W = r * W_reg + (1.0 - r) * W_unreg
         else:  # no taste shocks: a worker's welfare is the utility of where she lives
             W = U
         exports, imports = external_trade(eq, inp)
@@ -393,15 +388,16 @@ class SimModel(mesa.Model):
         """Apply the migration rule; returns a MigrationRecord-like dict."""
         N = self.static.n_places
         if par.migration_rule == "logit":
-            P_reg, P_unreg = status_probabilities(U, net.migration_cost,
-                                                  elasticity=par.migration_elasticity,
-                                                  hukou_cost=par.hukou_cost)
+            P_reg, P_unreg, W_reg, W_unreg = status_probabilities(
+                U, net.migration_cost, elasticity=par.migration_elasticity,
+                hukou_cost=par.hukou_cost, return_inclusive=True)
+            inclusive = (W_reg, W_unreg, self.households.registered_share)  # before moving
             out = self.households.migrate(P_reg, P_unreg,
                                           reconsider_share=par.reconsider_share,
                                           conversion=par.hukou_conversion)
             if isinstance(self.households, AgentHouseholds):
-                return {"pairs": out, "scale": self.households.scale}
-            return {"flows": out}
+                return {"pairs": out, "scale": self.households.scale, "inclusive": inclusive}
+            return {"flows": out, "inclusive": inclusive}
         if par.migration_rule == "replicator":
             return {"delta": self.households.replicate(U, speed=par.replicator_speed)}
         return {"delta": np.zeros(N)}

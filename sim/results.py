@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,10 +125,10 @@ def atomic_folder(out, *, force: bool = False):
     if out.exists() and not force:
         raise ResultsError(f"{out}: folder exists; use --force to overwrite")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder normal permissions
+    # a unique sibling made with os.mkdir, so that it gets the usual permissions (the umask's),
+    # not mkdtemp's 0700
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex}"
+    tmp.mkdir()
     try:
         yield tmp
         if out.exists():

@@ -19,7 +19,7 @@ from sim.kernels.migration import logit_probabilities
 __all__ = ["status_probabilities", "continuum_step", "agents_step", "grow_agents"]
 
 
-def status_probabilities(utility_, kappa, *, elasticity, hukou_cost):
+def status_probabilities(utility_, kappa, *, elasticity, hukou_cost, return_inclusive=False):
     """Destination probabilities [D1] of registered and unregistered households.
 
     Registered households pay ``hukou_cost`` on top of kappa_nm to leave (n != m).
@@ -29,17 +29,27 @@ def status_probabilities(utility_, kappa, *, elasticity, hukou_cost):
     utility_ : ndarray, shape (N,)
     kappa : ndarray, shape (N, N)
     elasticity, hukou_cost : float
+    return_inclusive : bool
+        Also return each status's inclusive value (expected utility [W1]) by origin.
 
     Returns
     -------
     P_reg, P_unreg : ndarray, shape (N, N)
         The same array twice when ``hukou_cost`` is 0.
+    W_reg, W_unreg : ndarray, shape (N,)
+        Only with ``return_inclusive``.
     """
-    P_unreg = logit_probabilities(utility_, kappa, elasticity=elasticity)
+    out_u = logit_probabilities(utility_, kappa, elasticity=elasticity,
+                                return_inclusive=return_inclusive)
     if hukou_cost <= 0:
-        return P_unreg, P_unreg
-    kappa_r = kappa + hukou_cost * (1.0 - np.eye(kappa.shape[0]))
-    return logit_probabilities(utility_, kappa_r, elasticity=elasticity), P_unreg
+        out_r = out_u
+    else:
+        kappa_r = kappa + hukou_cost * (1.0 - np.eye(kappa.shape[0]))
+        out_r = logit_probabilities(utility_, kappa_r, elasticity=elasticity,
+                                    return_inclusive=return_inclusive)
+    if not return_inclusive:
+        return out_r, out_u
+    return out_r[0], out_u[0], out_r[1], out_u[1]
 
 
 def continuum_step(reg, unreg, P_reg, P_unreg, *, reconsider_share, conversion, internal):

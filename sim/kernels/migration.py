@@ -180,7 +180,7 @@ def logit_flows(mobile, utility_, kappa, *, elasticity, reconsider_share, intern
     return new, F
 
 
-def logit_probabilities(utility_, kappa, *, elasticity):
+def logit_probabilities(utility_, kappa, *, elasticity, return_inclusive=False):
     r"""Destination probabilities :math:`P_{nm} \propto U_m^{\epsilon} e^{-\kappa_{nm}}` [D1].
 
     Parameters
@@ -190,11 +190,18 @@ def logit_probabilities(utility_, kappa, *, elasticity):
     kappa : ndarray, shape (N, N)
         Migration costs (log units); ``inf`` blocks a pair.
     elasticity : float
+    return_inclusive : bool
+        Also return the inclusive value W_n of each origin ([W1], :func:`expected_utility`),
+        from the same normalizer.
 
     Returns
     -------
-    ndarray, shape (N, N)
+    P : ndarray, shape (N, N)
         Rows sum to 1 (staying included) unless every destination is blocked (row of zeros).
+    W : ndarray, shape (N,)
+        Only with ``return_inclusive``:
+        :math:`(\sum_m U_m^{\epsilon} e^{-\kappa_{nm}})^{1/\epsilon}` (0 where every
+        destination is blocked).
     """
     U = np.asarray(utility_, dtype=float)
     with np.errstate(divide="ignore"):
@@ -205,7 +212,12 @@ def logit_probabilities(utility_, kappa, *, elasticity):
     v = np.where(ok, v - np.where(ok, vmax, 0.0), -np.inf)
     ex = np.exp(v)
     tot = ex.sum(axis=1, keepdims=True)
-    return np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
+    P = np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
+    if not return_inclusive:
+        return P
+    okr = ok[:, 0] & (tot[:, 0] > 0)
+    lse = np.where(okr, vmax[:, 0], 0.0) + np.log(np.where(okr, tot[:, 0], 1.0))
+    return P, np.where(okr, np.exp(lse / elasticity), 0.0)
 
 
 def expected_utility(utility_, kappa, *, elasticity):
@@ -242,13 +254,5 @@ def expected_utility(utility_, kappa, *, elasticity):
        Interaction Theory and Planning Models, 75-96.
     .. [2] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101, 148-167.
     """
-    U = np.asarray(utility_, dtype=float)
-    with np.errstate(divide="ignore"):
-        logu = np.where(U > 0, elasticity * np.log(np.where(U > 0, U, 1.0)), -np.inf)
-    v = logu[None, :] - np.asarray(kappa, dtype=float)
-    vmax = np.max(v, axis=1)
-    ok = np.isfinite(vmax)
-    safe = np.where(ok, vmax, 0.0)
-    with np.errstate(divide="ignore"):
-        lse = safe + np.log(np.exp(v - safe[:, None]).sum(axis=1))
-    return np.where(ok, np.exp(np.where(ok, lse, 0.0) / elasticity), 0.0)
+    return logit_probabilities(utility_, np.asarray(kappa, dtype=float), elasticity=elasticity,
+                               return_inclusive=True)[1]
