@@ -185,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="compare results folders (the first is the reference)",
                           description="Align runs by year, place and sector; print the "
                                       "final-year headline of each run against the first; with "
-                                      "--out write every difference as CSV and the headline as "
-                                      "CSV and Markdown. Reads results folders only.")
+                                      "--out write every difference as CSV, the headline as "
+                                      "CSV and Markdown, and the figures as PNG and SVG. Sweep "
+                                      "folders get ensemble bands. Reads results folders only.")
     cmp_.add_argument("runs", nargs="+", help="results folders (at least two)")
     cmp_.add_argument("--out", default=None,
                       help="folder for the CSV and Markdown tables and the figures (PNG, SVG)")
