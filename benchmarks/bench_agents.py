@@ -2,7 +2,7 @@
 
 * ``test_entry_naive_mesa`` / ``test_entry_vectorized``: the firm entry/location decision for
   10k and 100k entrants over 100 places. The naive reference is one ``mesa.Agent`` per firm with
-  a Python loop over places in ``step()`` (sim.testing.naive_entry_model); the vectorized
+  a Python loop over places in ``step()`` (sim._testing.naive_entry_model); the vectorized
   version computes the per-sector probabilities once and samples all entrants by inverse CDF.
   Compare the medians side by side (same run): target >= 100x at 100k.
 * ``test_full_step_1m_firms``: one annual step of a 500-place, 10-sector synthetic region with
@@ -17,15 +17,15 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from sim.config.schema import Agents, Parameters
-from sim.model import SimModel
-from sim.testing import (
+from sim._testing import (
     entry_problem,
     naive_entry_model,
     synthetic_scenario,
     vectorized_entry,
     vectorized_entry_probs,
 )
+from sim.engine.model import SimModel
+from sim.scenario.schema import Agents, Parameters
 
 N_PLACES = 100
 SIZES = [10_000, 100_000]

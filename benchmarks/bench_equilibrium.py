@@ -1,14 +1,14 @@
 """Equilibrium solve and one annual step, by number of places and sectors.
 
-Inputs are built outside the timed call with a fixed seed (sim.testing.synthetic_scenario).
+Inputs are built outside the timed call with a fixed seed (sim._testing.synthetic_scenario).
 """
 
 import numpy as np
 import pytest
 
+from sim._testing import synthetic_scenario
+from sim.engine.model import SimModel
 from sim.kernels.equilibrium import solve_equilibrium
-from sim.model import SimModel
-from sim.testing import synthetic_scenario
 
 SIZES = [50, 500, 2000]
 SECTORS = [1, 10]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.config.schema import Agents
+from sim.scenario.schema import Agents
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

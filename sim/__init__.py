@@ -8,7 +8,7 @@ Public API::
     res.places      # tidy pandas table (year, place, population, gdp, wage, ...)
 
 Names are imported lazily (PEP 562), so that ``import sim.results`` or ``sim.compare(...)``
-(``sim.comparison``) does not import the model, the kernels or Mesa.
+(``sim.analysis.comparison``) does not import the model, the kernels or Mesa.
 """
 
 from importlib import import_module
@@ -16,16 +16,16 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_scenario": "sim.config.load",
-    "dump_scenario": "sim.config.load",
-    "run_scenario": "sim.runner",
+    "load_scenario": "sim.scenario.load",
+    "dump_scenario": "sim.scenario.load",
+    "run_scenario": "sim.engine.runner",
     "Results": "sim.results",
     "load_results": "sim.results",
-    "compare": "sim.comparison",
-    "headline": "sim.headline",
-    "indicators": "sim.indicators",
-    "effects": "sim.indicators",
-    "write_report": "sim.report",
+    "compare": "sim.analysis.comparison",
+    "headline": "sim.analysis.headline",
+    "indicators": "sim.analysis.indicators",
+    "effects": "sim.analysis.indicators",
+    "write_report": "sim.viz.report",
     "write_results": "sim.results",
     "ScenarioError": "sim.errors",
     "ConvergenceError": "sim.errors",

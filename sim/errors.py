@@ -32,3 +32,7 @@ class ConvergenceError(SimError, RuntimeError):
             f"equilibrium did not converge{where}: {message} "
             f"(iterations={iterations}, residual={residual:.3e}, tol={tol:.1e})"
         )
+
+
+class SweepError(SimError):
+    """A sweep folder is missing, incomplete or would be overwritten, or a sweep cannot run."""

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.config.schema import Agents
+from sim._testing import entry_problem, naive_entry_model, vectorized_entry, vectorized_entry_probs
+from sim.engine.model import SimModel
+from sim.engine.populations import AgentFirms, AgentHouseholds
 from sim.kernels import firms as fk
 from sim.kernels import households as hk
 from sim.kernels.migration import logit_probabilities
-from sim.model import SimModel
-from sim.populations import AgentFirms, AgentHouseholds
-from sim.testing import entry_problem, naive_entry_model, vectorized_entry, vectorized_entry_probs
+from sim.scenario.schema import Agents
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 COLS = ["population", "gdp", "real_wage"]
@@ -202,7 +202,7 @@ def test_naive_mesa_entry_gives_same_probabilities():
 def test_firm_policies_act_on_targeted_firms():
     """A fixed-cost subsidy raises the firm count of its place-sector; an entry-cost cut raises
     entries there (continuum, so the comparison is exact, not noisy)."""
-    from sim.config.schema import EntryCostPolicy, FirmSubsidyPolicy
+    from sim.scenario.schema import EntryCostPolicy, FirmSubsidyPolicy
 
     base = sim.load_scenario(SCEN / "example_firms.yaml")
     pols = (FirmSubsidyPolicy(start=2022, places=("remote",), sectors=("manufacturing",),

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.calibrate import CalibrationError, calibrate
 from sim.cli import main
-from sim.config.schema import ProductivityPolicy
+from sim.engine.calibrate import CalibrationError, calibrate
+from sim.scenario.schema import ProductivityPolicy
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 TARGETS = {"core": 40.0, "east": 9.0, "south": 5.0, "remote": 2.0}
@@ -95,7 +95,7 @@ def test_jilin_calibrates_at_literature_elasticities(par):
 
 def test_amenity_fixed_point_solves_a_two_place_logit_by_hand():
     """Two places, no moving costs, s = 1: the steady state has U_1^eps / U_2^eps = L_1 / L_2."""
-    from sim.calibrate import _amenity_fixed_point
+    from sim.engine.calibrate import _amenity_fixed_point
 
     L = np.array([3.0, 1.0])
     eps = 4.0

@@ -25,7 +25,7 @@ def runs(tmp_path_factory):
 
 
 def test_compare_with_itself_is_all_zeros(runs):
-    from sim.comparison import compare
+    from sim.analysis.comparison import compare
 
     out = compare(runs[0], runs[0])
     assert set(out) >= {"places", "sectors"}
@@ -37,7 +37,7 @@ def test_compare_with_itself_is_all_zeros(runs):
 
 
 def test_compare_policy_run_differs_after_policy_year(runs):
-    from sim.comparison import compare
+    from sim.analysis.comparison import compare
 
     p = compare(*runs)["places"]
     assert (p[p.year < 2024]["difference"] == 0).all()
@@ -46,11 +46,12 @@ def test_compare_policy_run_differs_after_policy_year(runs):
 
 
 def test_compare_never_imports_the_model(runs):
-    code = ("import sys; import sim.comparison as c; import sim.report as r; c.write_comparison("
+    code = ("import sys; import sim.viz.outputs as c; import sim.viz.report as r; "
+            "c.write_comparison("
             f"[{str(runs[0])!r}, {str(runs[1])!r}], {str(runs[0].parent / 'cmp')!r}); "
             f"r.write_report([{str(runs[0])!r}, {str(runs[1])!r}], "
             f"{str(runs[0].parent / 'rep')!r}, quiet=True); "
-            "bad = [m for m in ('sim.model', 'sim.kernels', 'sim.runner', 'mesa') "
+            "bad = [m for m in ('sim.engine.model', 'sim.kernels', 'sim.engine.runner', 'mesa') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -66,7 +67,7 @@ def test_cli_compare_writes_csv_and_markdown(runs, tmp_path, capsys):
 
 
 def test_compare_errors(runs, tmp_path, capsys):
-    from sim.comparison import compare
+    from sim.analysis.comparison import compare
 
     with pytest.raises(ResultsError, match="at least two"):
         compare(runs[0])

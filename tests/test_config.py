@@ -13,15 +13,16 @@ import yaml
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sim.config.defaults import DEFAULT_MODES
-from sim.config.load import (
+from sim.errors import ScenarioError
+from sim.scenario.defaults import DEFAULT_MODES
+from sim.scenario.load import (
     dump_scenario,
     load_scenario,
     load_scenario_dict,
     scenario_hash,
     scenario_to_dict,
 )
-from sim.config.schema import (
+from sim.scenario.schema import (
     SCHEMA_VERSION,
     AmenityPolicy,
     ExternalDemandPolicy,
@@ -38,7 +39,6 @@ from sim.config.schema import (
     Solver,
     TimeSpan,
 )
-from sim.errors import ScenarioError
 
 DATA = Path(__file__).resolve().parent / "data" / "config"
 FIXTURES = ["inline.yaml", "csv_base.yaml", "child/child.yaml", "child/grandchild.yml"]

@@ -20,7 +20,7 @@ from sim.checks.cp import (
     symmetric_stable,
 )
 from sim.cli import main
-from sim.config.load import load_scenario
+from sim.scenario.load import load_scenario
 
 
 def test_closed_forms_literature_values():

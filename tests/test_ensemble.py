@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.cli import main
-from sim.ensemble import (
+from sim.analysis.ensemble import (
     bands,
     beat_probabilities,
     compare_ensembles,
     member_indicators,
-    write_ensemble_comparison,
 )
-from sim.headline import theil
-from sim.sweep import Sweep
+from sim.analysis.headline import theil
+from sim.cli import main
+from sim.results.sweeps import Sweep
+from sim.viz.outputs import write_ensemble_comparison
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,10 +133,12 @@ def test_cli_compare_dispatches_sweep_folders(tmp_path, capsys):
 
 def test_ensemble_and_sensitivity_never_import_the_model(tmp_path):
     folder = _write_toy_folder(tmp_path / "sweep")
-    code = ("import sys; import sim.ensemble as e, sim.sensitivity, sim.sweep as s; "
+    code = ("import sys; import sim.viz.outputs as e, sim.analysis.sensitivity, "
+            "sim.results.sweeps as s; "
             f"sw = s.load_sweep({str(folder)!r}); e.write_ensemble_comparison([sw], "
             f"{str(tmp_path / 'c')!r}); "
-            "bad = [m for m in ('sim.model', 'sim.kernels', 'sim.runner', 'sim.calibrate', "
+            "bad = [m for m in ('sim.engine.model', 'sim.kernels', 'sim.engine.runner', "
+            "'sim.engine.calibrate', "
             "'mesa') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

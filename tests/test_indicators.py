@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.indicators import (
+from sim.analysis.indicators import (
     beta_convergence,
     effects,
     gini,
@@ -187,7 +187,7 @@ def test_border_trade_with_a_foreign_group_counts_links_abroad_of_any_mode():
     ind = indicators(r, groups={**GROUPS, "foreign": ["X", "Z"]})
     assert value(ind, "border and port trade", 2021) == pytest.approx(5.0 + 6.0)
     assert not any(n.startswith("foreign") for n in set(ind["indicator"]))
-    from sim.indicators import gateway_trade
+    from sim.analysis.indicators import gateway_trade
 
     g = gateway_trade(r, groups={"foreign": ["X", "Z"]})
     assert set(g["gateway"]) == {"A-X (border_crossing)", "A-Z (rail)"}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import sim
+from sim.analysis.headline import headline
 from sim.cli import main
-from sim.headline import headline
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 END = 2030

@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 import sim
-from sim.build import build_static
-from sim.config.load import load_scenario_dict
-from sim.config.schema import Parameters
+from sim.engine.build import build_static
+from sim.engine.primitives import active_links, network_matrices
 from sim.kernels import network as netk
-from sim.primitives import active_links, network_matrices
+from sim.scenario.load import load_scenario_dict
+from sim.scenario.schema import Parameters
 
 DATA = Path(__file__).resolve().parents[1] / "sim" / "data" / "jilin"
 TABLES = ("places", "links", "sectors", "place_sectors")

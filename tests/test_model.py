@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.config.load import load_scenario
-from sim.config.schema import Agents
-from sim.model import SimModel
-from sim.testing import synthetic_scenario
+from sim._testing import synthetic_scenario
+from sim.engine.model import SimModel
+from sim.scenario.load import load_scenario
+from sim.scenario.schema import Agents
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.config.load import load_scenario_dict, scenario_to_dict
+from sim.scenario.load import load_scenario_dict, scenario_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.config.schema import (
+from sim.scenario.schema import (
     ClusterPolicy,
     CounterpartPolicy,
     EnergyBasePolicy,
@@ -147,7 +147,7 @@ def test_link_capacity_congests_and_slows_traffic(base):
     assert (p0.loc[2020] == p1.loc[2020]).all().all()  # congestion acts from the next year
     assert not (p0.loc[2021] == p1.loc[2021]).all().all()
     # the congested link is slower: freight between core and east costs more
-    from sim.model import SimModel
+    from sim.engine.model import SimModel
 
     costs = []
     for sc in (base, with_capacity(10.0)):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.sensitivity import morris_indices, sobol_indices
 from sim.cli import main
-from sim.sensitivity import morris_indices, sobol_indices
 from sim.sweep import Design, ParamSpec, design_matrix, salib_problem
 
 ROOT = Path(__file__).resolve().parents[1]

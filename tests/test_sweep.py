@@ -124,7 +124,7 @@ def test_apply_parameters_sigma_and_shares():
     total = sum(s.expenditure_share for s in c.region.sectors) + 0.35 + \
         c.parameters.agriculture_share
     assert total == pytest.approx(1.0, abs=1e-12)
-    from sim.config.load import load_scenario_dict, scenario_to_dict
+    from sim.scenario.load import load_scenario_dict, scenario_to_dict
 
     assert load_scenario_dict(scenario_to_dict(c)) == c  # still a valid scenario
 
@@ -278,7 +278,7 @@ def test_scheduler_executor_identical(pool1, toy_file, tmp_path, dask_cluster, c
 
 def test_resume_after_interruption_runs_only_missing(pool1, toy_file, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    real = sw._write_part
+    real = sw.store._write_part
     calls = []
 
     def interrupt_after_five(*a, **k):
@@ -287,10 +287,10 @@ def test_resume_after_interruption_runs_only_missing(pool1, toy_file, tmp_path, 
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(sw, "_write_part", interrupt_after_five)
+    monkeypatch.setattr(sw.store, "_write_part", interrupt_after_five)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(toy_file, out, workers=2)
-    monkeypatch.setattr(sw, "_write_part", real)
+    monkeypatch.setattr(sw.store, "_write_part", real)
     assert json.loads((out / "sweep.json").read_text())["status"] == "running"
     assert not (out / "runs.parquet").exists()  # no half-written results
     assert len([d for d in (out / "runs").iterdir() if not d.name.startswith(".")]) == 5

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import brentq
 
-from sim.config.load import load_scenario
-from sim.config.schema import Scenario
-from sim.model import SimModel
+from sim.engine.model import SimModel
+from sim.scenario.load import load_scenario
+from sim.scenario.schema import Scenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "validation" / "cp.yaml"
 

@@ -1,4 +1,11 @@
-"""The ``sim`` command: parse arguments, call one library function, print or write."""
+"""The ``sim`` command line: argument parsing and the commands.
+
+Owns ``sim run``, ``validate``, ``calibrate``, ``schema``, ``compare``, ``report``, ``check``,
+``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`): each parses its
+arguments, calls one library function, prints or writes, and turns :class:`sim.errors.SimError`
+into one line on stderr and exit code 2. It may import every other unit; nothing imports it
+(``sim.__main__`` and the ``sim`` console script call :func:`main`).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +22,9 @@ from sim.errors import SimError
 
 
 def _cmd_run(args) -> int:
-    from sim.config.load import load_scenario
+    from sim.engine.runner import default_out_dir, run_scenario
     from sim.results import ResultsError, write_results
-    from sim.runner import default_out_dir, run_scenario
+    from sim.scenario.load import load_scenario
 
     sc = load_scenario(Path(args.scenario))
     out = Path(args.out) if args.out else default_out_dir(sc, args.seed)
@@ -44,7 +51,7 @@ def _cmd_run(args) -> int:
             print(res.summary().to_string())
         print(f"results: {out}")
         if base is not None:
-            from sim.headline import headline
+            from sim.analysis.headline import headline
 
             print(f"\nheadline: {res.manifest['name']} vs {base.manifest['name']} "
                   f"(baseline results: {base_out})")
@@ -55,7 +62,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from sim.config.load import load_scenario
+    from sim.scenario.load import load_scenario
 
     sc = load_scenario(Path(args.scenario))
     reg = sc.region
@@ -68,9 +75,9 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from sim.calibrate import calibrate
-    from sim.config.load import dump_scenario, load_scenario
-    from sim.runner import run_scenario
+    from sim.engine.calibrate import calibrate
+    from sim.engine.runner import run_scenario
+    from sim.scenario.load import dump_scenario, load_scenario
 
     sc = load_scenario(Path(args.scenario))
     calibrated, report = calibrate(sc, tol=args.tol)
@@ -99,15 +106,14 @@ def _cmd_calibrate(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    # --- ensembles (issue 6): sweep folders are compared by sim.ensemble ---
-    from sim.sweep import is_sweep_folder
+    from sim.results.sweeps import is_sweep_folder
 
     if any(is_sweep_folder(r) for r in args.runs):
-        from sim.ensemble import cmd_compare_ensembles
+        from sim.cli.ensembles import cmd_compare_ensembles
 
         return cmd_compare_ensembles(args)
-    # --- end ensembles ---
-    from sim.comparison import headline_tables, load_runs, write_comparison
+    from sim.analysis.comparison import headline_tables, load_runs
+    from sim.viz.outputs import write_comparison
 
     runs = load_runs(args.runs, quiet=args.quiet)
     h = headline_tables(*runs)
@@ -122,7 +128,7 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from sim.report import write_report
+    from sim.viz.report import write_report
 
     page = write_report(args.runs, args.out, force=args.force, quiet=args.quiet,
                         title=args.title)
@@ -221,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--scenario", default=None, help="CP scenario file (default: built in)")
     cp.add_argument("--json", action="store_true", help="print a JSON object")
     cp.set_defaults(func=_cmd_check_cp)
-    from sim.sweep import add_parser as add_sweep_parsers  # sweep, sensitivity (issue 6)
+    from sim.cli.sweep import add_parser as add_sweep_parsers  # sweep, sensitivity
     add_sweep_parsers(sub)
     return p
 

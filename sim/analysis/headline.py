@@ -1,11 +1,11 @@
 """Headline comparison of a policy run against its baseline (results only; no model import).
 
 ``headline(policy, baseline)`` puts the final-year value of every yearly indicator of
-:func:`sim.indicators.indicators` (provincial GDP, growth, population, GDP per capita, welfare,
-the core's primacy shares, radiation, group GDP shares, external and border/port trade, tourism,
-inequality and sigma convergence) next to each other, followed by the whole-horizon effects of
-:func:`sim.indicators.effects` (welfare equivalent variation, cumulative and discounted GDP
-gains, spending, cost-effectiveness, beta convergence). Formulas: ``docs/indicators.md``.
+:func:`~sim.analysis.indicators.indicators` (provincial GDP, growth, population, GDP per capita,
+welfare, the core's primacy shares, radiation, group GDP shares, external and border/port trade,
+tourism, inequality and sigma convergence) next to each other, followed by the whole-horizon effects
+of :func:`sim.analysis.indicators.effects` (welfare equivalent variation, cumulative and discounted
+GDP gains, spending, cost-effectiveness, beta convergence). Formulas: ``docs/indicators.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.indicators import DISCOUNT_RATE, effects, gini, indicators, theil, weighted_cv
+from sim.analysis.indicators import DISCOUNT_RATE, effects, gini, indicators, theil, weighted_cv
 
 __all__ = ["headline", "theil", "gini", "weighted_cv"]
 

@@ -12,11 +12,11 @@ import numpy as np
 import scipy
 
 from sim import __version__
-from sim.config.load import load_scenario, scenario_hash, scenario_to_dict
-from sim.config.schema import Scenario
-from sim.model import SimModel
+from sim.engine.model import SimModel
 from sim.progress import progress
 from sim.results import Results
+from sim.scenario.load import load_scenario, scenario_hash, scenario_to_dict
+from sim.scenario.schema import Scenario
 
 
 def _as_scenario(scenario) -> Scenario:
@@ -58,7 +58,7 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
     started = datetime.now(UTC).isoformat(timespec="seconds")
     calibration = None
     if sc.calibrate:
-        from sim.calibrate import calibrate
+        from sim.engine.calibrate import calibrate
 
         sc, report = calibrate(sc)
         calibration = {k: (float(v) if not isinstance(v, int) else v)

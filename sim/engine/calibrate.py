@@ -23,12 +23,12 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from sim.config.schema import Scenario
+from sim.engine.model import SimModel
 from sim.errors import SimError
 from sim.kernels.equilibrium import solve_equilibrium
 from sim.kernels.households import continuum_step, status_probabilities
 from sim.kernels.migration import utility
-from sim.model import SimModel
+from sim.scenario.schema import Scenario
 
 
 class CalibrationError(SimError):

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.build import StaticData
-from sim.config.schema import (
+from sim.engine.build import StaticData
+from sim.kernels import network as netk
+from sim.kernels.migration import migration_costs
+from sim.scenario.schema import (
     AmenityPolicy,
     ClusterPolicy,
     CounterpartPolicy,
@@ -31,8 +33,6 @@ from sim.config.schema import (
     ProductivityPolicy,
     TourismPolicy,
 )
-from sim.kernels import network as netk
-from sim.kernels.migration import migration_costs
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,18 @@ Also available as ``sim.compare(...)``.
 ``compare(a, b, ...)`` aligns runs on (year, place[, sector]) and returns tidy tables of every
 numeric indicator with the first run as reference: value in each run, absolute and percentage
 differences. ``sim compare RUN_A RUN_B ... [--out DIR]`` prints the final-year headline (see
-``sim.headline``) of every run against the first and writes the tables as CSV and Markdown.
+``sim.analysis.headline``) of every run against the first and writes the tables as CSV and Markdown.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from sim.headline import headline
-from sim.indicators import indicators
+from sim.analysis.headline import headline
+from sim.analysis.indicators import indicators
 from sim.progress import progress
-from sim.results import Results, ResultsError, atomic_folder, load_results
+from sim.results import Results, ResultsError, load_results
 
 KEYS = {"indicators": ["year", "indicator"], "places": ["year", "place"],
         "sectors": ["year", "place", "sector"], "firms": ["year", "place", "sector"],
@@ -49,11 +47,10 @@ def compare(*runs, tables=("indicators", "places", "sectors", "firms", "links"),
         Two or more runs (results folders or in-memory results).
     tables : sequence of str
         Which tables to compare: ``indicators`` (the yearly indicators of
-        :func:`sim.indicators.indicators`) and the results tables (a table missing from any run
-        is skipped).
-    groups : dict of str -> list of str, optional
-        Place groups for the indicators (default: the first run's scenario ``groups``, used for
-        every run so that the indicators are comparable).
+        :func:`~sim.analysis.indicators.indicators`) and the results tables (a table missing from
+        any run is skipped). groups : dict of str -> list of str, optional Place groups for the
+        indicators (default: the first run's scenario ``groups``, used for every run so that the
+        indicators are comparable).
 
     Returns
     -------
@@ -157,29 +154,3 @@ def load_runs(paths, *, quiet: bool = False) -> list[Results]:
     return out
 
 
-def write_comparison(runs, out, *, force: bool = False, figures: bool = True,
-                     quiet: bool = True) -> Path:
-    """Write the comparison into folder ``out`` (atomically).
-
-    ``<table>_differences.csv`` for every table of :func:`compare`, ``headline.csv`` and
-    ``headline.md``, and (``figures=True``) the figures of :mod:`sim.figures` as PNG and SVG.
-
-    Raises
-    ------
-    sim.results.ResultsError
-        ``out`` exists and ``force`` is False, or a run cannot be read.
-    """
-    res = load_runs(runs, quiet=quiet)
-    diff = compare(*res)
-    h = headline_tables(*res)
-    out = Path(out)
-    with atomic_folder(out, force=force) as tmp:
-        for name, df in diff.items():
-            df.to_csv(tmp / f"{name}_differences.csv", index=False)
-        h.to_csv(tmp / "headline.csv")
-        (tmp / "headline.md").write_text(to_markdown(h))
-        if figures:
-            from sim.figures import comparison_figures
-
-            comparison_figures({_label(r, i): r for i, r in enumerate(res)}, tmp, diff=diff)
-    return out

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.comparison import _as_results, _label, compare, headline_tables, to_markdown
-from sim.figures import comparison_figures
-from sim.indicators import effects, gateway_trade, indicators
+from sim.analysis.comparison import _as_results, _label, compare, headline_tables, to_markdown
+from sim.analysis.indicators import effects, gateway_trade, indicators
 from sim.progress import progress
 from sim.results import atomic_folder
+from sim.viz.figures import comparison_figures
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;

@@ -12,8 +12,8 @@
    households (logit or replicator), then natural growth.
 
 Households and firms are continuum masses (``resolution: aggregate``) or structure-of-arrays
-agent populations (``resolution: agents``) behind one interface (``sim.populations``). No file
-I/O and no config parsing here. Mesa 3.3 keeps every ``Model`` alive for the life of the
+agent populations (``resolution: agents``) behind one interface (``sim.engine.populations``). No
+file I/O and no config parsing here. Mesa 3.3 keeps every ``Model`` alive for the life of the
 process, so :meth:`SimModel.release` drops the heavy state when a run ends.
 """
 
@@ -24,8 +24,16 @@ import dataclasses
 import mesa
 import numpy as np
 
-from sim.build import StaticData, build_static
-from sim.config.schema import Scenario
+from sim.engine.build import StaticData, build_static
+from sim.engine.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
+from sim.engine.primitives import (
+    NetworkCache,
+    congested,
+    mode_link_costs,
+    trade_groups,
+    year_primitives,
+)
+from sim.engine.recorder import LINK_TABLE_MAX_PLACES, Recorder
 from sim.kernels import firms as fk
 from sim.kernels.choice import rouwenhorst, stationary
 from sim.kernels.equilibrium import (
@@ -37,16 +45,8 @@ from sim.kernels.equilibrium import (
 from sim.kernels.households import status_probabilities
 from sim.kernels.migration import utility
 from sim.kernels.network import link_volumes
-from sim.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
-from sim.primitives import (
-    NetworkCache,
-    congested,
-    mode_link_costs,
-    trade_groups,
-    year_primitives,
-)
-from sim.recorder import LINK_TABLE_MAX_PLACES, Recorder
 from sim.rng import spawn_streams
+from sim.scenario.schema import Scenario
 
 
 class PlaceAgent(mesa.Agent):

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from sim import sweep
-
 
 class SharedInputsPlugin(WorkerPlugin):
     """Install a sweep's shared inputs in every Dask worker process (once per worker).
@@ -22,16 +20,22 @@ class SharedInputsPlugin(WorkerPlugin):
     Parameters
     ----------
     shared : sim.sweep.SharedInputs
+    install, release : callable
+        ``install(shared)`` and ``release(token)`` in the worker process (module-level functions
+        of :mod:`sim.sweep.execute`, pickled by reference, so this module imports nothing of
+        ``sim``).
     """
 
-    def __init__(self, shared):
+    def __init__(self, shared, install, release):
         self.shared = shared
+        self.install = install
+        self.release = release
         self.name = f"sim-shared-{shared.token}"
 
     def setup(self, worker):
         """Called once on each worker: make the payload available to tasks by token."""
-        sweep._install_shared(self.shared)
+        self.install(self.shared)
 
     def teardown(self, worker):
         """Called when the sweep unregisters the plugin: release the payload."""
-        sweep._WORKER_SHARED.pop(self.shared.token, None)
+        self.release(self.shared.token)

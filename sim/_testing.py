@@ -1,4 +1,7 @@
-"""Synthetic regions and toy scenarios for tests and benchmarks (not used by the engine).
+"""Synthetic regions and naive references for tests and benchmarks (private: not the API).
+
+May import the foundation modules, :mod:`sim.scenario`, :mod:`sim.kernels` and :mod:`sim.engine`;
+nothing but tests and benchmarks imports it.
 
 ``synthetic_scenario`` builds a random but reproducible region: places scattered over a
 ~1,000 km square, each linked to its nearest neighbours by road, expressway or rail, a share of
@@ -11,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sim.config.defaults import DEFAULT_MODES
-from sim.config.schema import (
+from sim.scenario.defaults import DEFAULT_MODES
+from sim.scenario.schema import (
     Link,
     Parameters,
     Place,

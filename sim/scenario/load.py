@@ -1,4 +1,4 @@
-"""Scenario files: YAML and CSV tables -> a validated :class:`~sim.config.schema.Scenario`.
+"""Scenario files: YAML and CSV tables -> a validated :class:`~sim.scenario.schema.Scenario`.
 
 Loading runs in two stages.
 
@@ -35,8 +35,9 @@ from typing import Any, NoReturn
 
 import yaml
 
-from sim.config.defaults import DEFAULT_MODES
-from sim.config.schema import (
+from sim.errors import ScenarioError
+from sim.scenario.defaults import DEFAULT_MODES
+from sim.scenario.schema import (
     FIRM_DYNAMICS,
     MIGRATION_RULES,
     POLICY_TYPES,
@@ -68,7 +69,6 @@ from sim.config.schema import (
     TimeSpan,
     TourismPolicy,
 )
-from sim.errors import ScenarioError
 
 __all__ = [
     "DOC_COLUMNS",

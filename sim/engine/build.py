@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim._types import FLOAT, INDEX
-from sim.config.schema import Scenario
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Ensemble comparison of sweep folders (analysis layer: never imports the model or Mesa).
 
 ``sim compare SWEEP_FOLDER [...]`` lands here when a folder holds ``sweep.json``. For every
-member run the yearly indicators of :func:`sim.indicators.indicators` are computed
+member run the yearly indicators of :func:`~sim.analysis.indicators.indicators` are computed
 (:func:`member_indicators`; formulas in docs/indicators.md): provincial GDP, growth, population,
 GDP per capita, welfare, primacy, radiation, group shares, external trade, tourism, Theil, Gini,
 CV and sigma convergence. Then:
@@ -18,14 +18,13 @@ CV and sigma convergence. Then:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from sim.indicators import indicators
+from sim.analysis.indicators import indicators
+from sim.errors import SweepError
 from sim.results import Results
-from sim.sweep import Sweep, SweepError, is_sweep_folder, load_sweep
+from sim.results.sweeps import Sweep, load_sweep
 
 BETTER = {
     "GDP": "higher", "GDP growth": "higher", "population": "higher",
@@ -61,7 +60,7 @@ def better(indicator: str) -> str:
 
 
 def member_indicators(sweep: Sweep) -> pd.DataFrame:
-    """Yearly indicators (:func:`sim.indicators.indicators`) of every successful member run.
+    """Yearly indicators of every successful member run (``sim.analysis.indicators``).
 
     Every member gets the same place groups (the reference scenario's), so that primacy,
     radiation and group shares are comparable across scenarios. Policy spending is left out
@@ -202,57 +201,6 @@ def beat_probabilities(ind: pd.DataFrame, reference: str, year: int | None = Non
                                        "n_pairs", "p_greater", "p_better"])
 
 
-def band_plot(b: pd.DataFrame, out, *, kind: str = "level", title: str = "") -> list[Path]:
-    """Mean lines with shaded 5-95% bands, one panel per indicator (PNG and SVG).
-
-    Parameters
-    ----------
-    b : pandas.DataFrame
-        :func:`bands`.
-    out : path-like
-        File stem: writes ``<out>.png`` and ``<out>.svg``.
-    kind : str
-        ``level`` or ``effect``.
-    title : str
-
-    Returns
-    -------
-    list of pathlib.Path
-    """
-    from matplotlib.figure import Figure  # Agg canvas, no pyplot state
-
-    d = b[b["kind"] == kind]
-    units = dict(zip(d["indicator"].astype(str), d["unit"], strict=False)) \
-        if "unit" in d.columns else {}
-    inds = [k for k in BAND_INDICATORS if k in set(d["indicator"].astype(str))]
-    if not inds:
-        return []
-    ncol = min(3, len(inds))
-    nrow = -(-len(inds) // ncol)
-    fig = Figure(figsize=(4.2 * ncol, 3.2 * nrow), layout="constrained")
-    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
-    for ax, key in zip(axes, inds, strict=False):
-        for sc, s in d[d["indicator"].astype(str) == key].groupby("scenario", sort=False):
-            s = s.sort_values("year")
-            line, = ax.plot(s["year"], s["mean"], label=f"{sc} mean")
-            ax.fill_between(s["year"], s["p5"], s["p95"], alpha=0.25, color=line.get_color(),
-                            label=f"{sc} 5-95%")
-        unit = units.get(key, "")
-        lab = f"{key} ({unit})" if unit else key
-        ax.set_title(lab if kind == "level" else f"{key}: effect vs reference ({unit})",
-                     fontsize=9)
-        ax.set_xlabel("year")
-        ax.grid(alpha=0.3)
-    for ax in axes[len(inds):]:
-        ax.set_visible(False)
-    axes[0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    from sim.figures import save
-
-    return save(fig, out)
-
-
 def _load(folders) -> tuple[pd.DataFrame, str, str]:
     """Indicators of one or more sweep folders, the reference scenario and a title."""
     sweeps = [f if isinstance(f, Sweep) else load_sweep(f) for f in folders]
@@ -299,48 +247,3 @@ def compare_ensembles(*folders) -> dict[str, pd.DataFrame]:
             "reference": pd.DataFrame({"reference": [ref]})}
 
 
-def write_ensemble_comparison(folders, out, *, force: bool = False) -> list[Path]:
-    """Write bands (CSV), beat probabilities (CSV), a Markdown summary and band plots.
-
-    The folder ``out`` is written atomically and never replaced without ``force``.
-    """
-    from sim.comparison import to_markdown
-    from sim.results import atomic_folder
-
-    ind, ref, title = _load(folders)
-    c = compare_ensembles(*folders)
-    out = Path(out)
-    names = ["ensemble_bands.csv", "ensemble_probabilities.csv", "ensemble.md"]
-    with atomic_folder(out, force=force) as tmp:
-        c["bands"].to_csv(tmp / names[0], index=False)
-        c["probabilities"].to_csv(tmp / names[1], index=False)
-        md = [f"# Ensemble comparison: {title}\n", f"Reference scenario: `{ref}`. Bands are "
-              f"across seeds and parameter draws (5th-95th percentiles).\n",
-              "## Final year\n", to_markdown(c["final"]), "\n## Probability of beating the "
-              "reference (final year, paired by design point and seed)\n",
-              to_markdown(c["probabilities"])]
-        (tmp / names[2]).write_text("\n".join(md))
-        plots = band_plot(c["bands"], tmp / "ensemble_bands", kind="level", title=title)
-        plots += band_plot(c["bands"], tmp / "ensemble_effects", kind="effect",
-                           title=f"{title}: effect vs {ref}")
-    return [out / n for n in names] + [out / p.name for p in plots]
-
-
-def cmd_compare_ensembles(args) -> int:
-    """``sim compare`` when a results folder is a sweep folder: print, optionally write."""
-    bad = [r for r in args.runs if not is_sweep_folder(r)]
-    if bad:
-        raise SweepError(f"{bad[0]}: not a sweep folder; compare sweep folders with sweep "
-                         f"folders and single runs with single runs")
-    c = compare_ensembles(*args.runs)
-    ref = c["reference"]["reference"].iloc[0]
-    with pd.option_context("display.float_format", "{:,.4g}".format, "display.width", 160,
-                           "display.max_rows", 200, "display.max_columns", 30):
-        print(f"final-year bands across members (reference: {ref})")
-        print(c["final"].to_string(index=False))
-        print(f"\nprobability of beating {ref} (paired by design point and seed)")
-        print(c["probabilities"].to_string(index=False))
-    if args.out:
-        write_ensemble_comparison(args.runs, args.out, force=getattr(args, "force", False))
-        print(f"tables and plots: {args.out}")
-    return 0

@@ -2,11 +2,11 @@
 
 Works on a finished sweep folder whose design is ``sobol`` or ``morris`` (never imports the
 model or Mesa). The outputs analysed are the final-year headline indicators
-(``sim.ensemble.headline_subset``: GDP, population, GDP per capita, welfare, the core's GDP
-share, Theil index, radiation) of ``sim.ensemble.member_indicators``; when the sweep names a
-``baseline`` and has other scenarios, the output is the *policy effect*: 100 (B / A - 1) of each
-other scenario B against the baseline A at the same design point and seed. Each output is
-averaged over seeds, giving one value per design point, and passed to SALib:
+(``sim.analysis.ensemble.headline_subset``: GDP, population, GDP per capita, welfare, the core's GDP
+share, Theil index, radiation) of ``sim.analysis.ensemble.member_indicators``; when the sweep names
+a ``baseline`` and has other scenarios, the output is the *policy effect*: 100 (B / A - 1) of each
+other scenario B against the baseline A at the same design point and seed. Each output is averaged
+over seeds, giving one value per design point, and passed to SALib:
 
 * Sobol (``SALib.analyze.sobol``): first-order S1 and total-order ST indices with bootstrap
   95% confidence intervals, from the Saltelli (2010) estimator of S1 and the Jansen (1999)
@@ -20,12 +20,12 @@ Formulas and references: docs/sweeps.md.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.sweep import Sweep, SweepError, load_sweep
+from sim.errors import SweepError
+from sim.results.sweeps import Sweep, load_sweep
 
 SOBOL_COLUMNS = ["S1", "S1_conf", "ST", "ST_conf"]
 MORRIS_COLUMNS = ["mu", "mu_star", "sigma", "mu_star_conf"]
@@ -99,7 +99,7 @@ def design_outputs(sweep: Sweep) -> pd.DataFrame:
     SweepError
         If some design point has no successful run for an output (SALib needs them all).
     """
-    from sim.ensemble import headline_subset, member_indicators, paired_effects
+    from sim.analysis.ensemble import headline_subset, member_indicators, paired_effects
 
     ind = member_indicators(sweep)
     y1 = int(ind["year"].max())
@@ -164,63 +164,3 @@ def sensitivity(sweep) -> pd.DataFrame:
     return df[lead + [c for c in df.columns if c not in lead]]
 
 
-def sensitivity_plot(table: pd.DataFrame, out, title: str = "") -> list[Path]:
-    """Bar chart of the indices per output and indicator (PNG and SVG at ``<out>.*``).
-
-    Sobol: ST (light) and S1 (dark) with confidence bars; Morris: mu* with confidence bars.
-    """
-    from matplotlib.figure import Figure
-
-    sobol = table["method"].iloc[0] == "sobol"
-    panels = list(table.groupby(["output", "indicator"], sort=False))
-    ncol = min(3, len(panels))
-    nrow = -(-len(panels) // ncol)
-    fig = Figure(figsize=(4.4 * ncol, 0.45 * table["parameter"].nunique() * nrow + 1.6 * nrow),
-                 layout="constrained")
-    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
-    for ax, ((output, indicator), d) in zip(axes, panels, strict=False):
-        y = np.arange(len(d))
-        if sobol:
-            ax.barh(y + 0.2, d["ST"], 0.4, xerr=d["ST_conf"], label="ST", color="#9ecae1")
-            ax.barh(y - 0.2, d["S1"], 0.4, xerr=d["S1_conf"], label="S1", color="#3182bd")
-        else:
-            ax.barh(y, d["mu_star"], 0.6, xerr=d["mu_star_conf"], label="mu*",
-                    color="#3182bd")
-        ax.set_yticks(y, d["parameter"], fontsize=8)
-        ax.set_title(f"{indicator}\n{output}", fontsize=8)
-        ax.grid(axis="x", alpha=0.3)
-    for ax in axes[len(panels):]:
-        ax.set_visible(False)
-    axes[0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    from sim.figures import save
-
-    return save(fig, out)
-
-
-def write_sensitivity(sweep, out) -> list[Path]:
-    """Write ``sensitivity.csv``, ``sensitivity.md`` and ``sensitivity.png``/``.svg``."""
-    from sim.comparison import to_markdown
-
-    sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
-    t = sensitivity(sw)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = [out / "sensitivity.csv", out / "sensitivity.md"]
-    t.to_csv(files[0], index=False)
-    files[1].write_text(f"# Sensitivity ({t['method'].iloc[0]}): {sw.manifest['name']}\n\n"
-                        + to_markdown(t))
-    files += sensitivity_plot(t, out / "sensitivity", title=sw.manifest["name"])
-    return files
-
-
-def _cmd_sensitivity(args) -> int:
-    t = sensitivity(args.folder)
-    with pd.option_context("display.float_format", "{:,.4g}".format, "display.width", 160,
-                           "display.max_rows", 500, "display.max_columns", 30):
-        print(t.to_string(index=False))
-    if args.out:
-        write_sensitivity(args.folder, args.out)
-        print(f"tables and plots: {args.out}")
-    return 0

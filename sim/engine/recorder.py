@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.build import StaticData
+from sim.engine.build import StaticData
 
 PLACE_VARS = (
     "population", "mobile", "agricultural", "gdp", "wage", "real_wage", "price_index",

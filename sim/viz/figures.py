@@ -60,7 +60,7 @@ def time_series(ind: dict[str, pd.DataFrame], names=HEADLINE_SERIES):
     Parameters
     ----------
     ind : dict of str -> pandas.DataFrame
-        Run label -> tidy indicators (:func:`sim.indicators.indicators`).
+        Run label -> tidy indicators (:func:`sim.analysis.indicators.indicators`).
     names : sequence of str
         Indicators to draw (those no run has are skipped).
     """
@@ -239,8 +239,8 @@ def comparison_figures(runs, out, *, ind=None, diff=None) -> dict[str, list[Path
     dict of str -> list of pathlib.Path
         Figure name -> [png, svg].
     """
-    from sim.comparison import compare
-    from sim.indicators import indicators
+    from sim.analysis.comparison import compare
+    from sim.analysis.indicators import indicators
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,1 +1,0 @@
-"""Scenario configuration: frozen schema objects, YAML loading/dumping and validation."""

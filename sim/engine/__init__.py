@@ -1,0 +1,10 @@
+"""The engine: from a validated scenario to simulated years.
+
+Owns building arrays from a :class:`~sim.scenario.schema.Scenario` (:mod:`~sim.engine.build`),
+yearly primitives and policies (:mod:`~sim.engine.primitives`), agent populations
+(:mod:`~sim.engine.populations`), the Mesa model that steps the kernels
+(:mod:`~sim.engine.model`), the recorder of tidy tables (:mod:`~sim.engine.recorder`),
+calibration (:mod:`~sim.engine.calibrate`) and :func:`~sim.engine.runner.run_scenario`, which
+returns :class:`sim.results.Results`. May import the foundation modules, :mod:`sim.scenario`,
+:mod:`sim.kernels` and :mod:`sim.results`; it never writes files.
+"""

@@ -1,0 +1,323 @@
+"""Running members on an executor.
+
+The unit of work (:func:`run_member`), calibrations, shared inputs sent once per worker, and the
+executors (local process pool, local Dask cluster, existing Dask scheduler) behind one
+``concurrent.futures`` interface.
+
+Imports the engine only inside the worker functions (``sim.engine.runner.run_scenario``,
+``sim.engine.calibrate.calibrate``), so planning and reading stay light.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import multiprocessing
+import os
+import socket
+import time
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.errors import SweepError
+from sim.sweep import store
+from sim.sweep.design import Plan
+from sim.sweep.spec import apply_parameters, calibration_scenario
+
+_SHARED_LOADS: dict = {}
+"""Times each shared payload (by token) was unpickled in this process (tests: once per worker).
+
+Counted per payload token, so that a long-lived Dask worker serving several sweeps reports each
+sweep's payload separately."""
+_WORKER_SHARED: dict = {}
+"""Shared inputs installed in this worker process, by token (see ``_install_shared``)."""
+
+
+class SharedInputs:
+    """What every member needs: the resolved scenarios by name (sent once per worker).
+
+    Unpickling increments this module's ``_SHARED_LOADS[token]`` in the receiving process,
+    which every result reports, so that tests can check the payload travelled once per worker.
+    The token is drawn once per sweep session (``uuid4``; it never enters any result table).
+    """
+
+    def __init__(self, scenarios: dict):
+        self.scenarios = dict(scenarios)
+        self.token = uuid.uuid4().hex
+
+    def __getstate__(self):
+        return {"scenarios": self.scenarios, "token": self.token}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        _SHARED_LOADS[self.token] = _SHARED_LOADS.get(self.token, 0) + 1
+
+    @property
+    def loads(self) -> int:
+        """How often this payload was unpickled in the current process (0 in the parent)."""
+        return _SHARED_LOADS.get(self.token, 0)
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextlib.contextmanager
+def _counting_warnings(out: dict):
+    """Record numerical warnings as a count in ``out['warnings']`` instead of on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            yield
+        finally:
+            out["warnings"] = len(caught)
+
+
+def run_member(shared: SharedInputs, member: dict) -> dict:
+    """Run one member of a sweep (the unit of work on every executor).
+
+    Parameters
+    ----------
+    shared : SharedInputs
+        The scenarios by name.
+    member : dict
+        ``run_id``, ``scenario`` (name), ``params`` (dict), ``seed``, ``end_year`` and, for
+        calibrated scenarios, ``places`` (the calibrated places; the member then runs with
+        ``calibrate`` off).
+
+    Returns
+    -------
+    dict
+        ``run_id``, ``status`` (``ok``/``failed``), ``error`` (text), ``wall_time_s``,
+        ``worker`` (host:pid), ``shared_loads``, ``warnings`` (numerical warnings raised
+        during the run, counted instead of printed) and the ``places`` and ``sectors`` tables
+        (None on failure). Exceptions are caught: a failing member never stops the sweep.
+    """
+    t0 = time.perf_counter()
+    out = {"run_id": member["run_id"], "status": "ok", "error": "", "worker": _worker_id(),
+           "shared_loads": shared.loads, "places": None, "sectors": None}
+    try:
+        from sim.engine.runner import run_scenario
+
+        sc = apply_parameters(shared.scenarios[member["scenario"]], member["params"])
+        if member.get("places") is not None:
+            sc = dataclasses.replace(sc, calibrate=False, region=dataclasses.replace(
+                sc.region, places=member["places"]))
+        with _counting_warnings(out):
+            res = run_scenario(sc, seed=member["seed"], end_year=member["end_year"])
+        out["places"], out["sectors"] = res.places, res.sectors
+    except Exception as e:  # recorded, never raised: one failing run does not stop a sweep
+        out.update(status="failed", error=f"{type(e).__name__}: {e}")
+    out["wall_time_s"] = round(time.perf_counter() - t0, 4)
+    return out
+
+
+def run_calibration(shared: SharedInputs, job: dict) -> dict:
+    """Calibrate one calibration problem (see :func:`calibration_scenario`) on a worker.
+
+    Returns
+    -------
+    dict
+        ``key``, ``status``, ``error``, ``places`` (calibrated), ``wall_time_s``, ``worker``.
+    """
+    t0 = time.perf_counter()
+    out = {"key": job["key"], "status": "ok", "error": "", "places": None,
+           "worker": _worker_id(), "shared_loads": shared.loads}
+    try:
+        from sim.engine.calibrate import calibrate
+
+        sc = apply_parameters(shared.scenarios[job["scenario"]], job["params"])
+        with _counting_warnings(out):
+            cal, _ = calibrate(calibration_scenario(sc))
+        out["places"] = cal.region.places
+    except Exception as e:
+        out.update(status="failed", error=f"{type(e).__name__}: {e}")
+    out["wall_time_s"] = round(time.perf_counter() - t0, 4)
+    return out
+
+
+def _install_shared(shared: SharedInputs) -> None:
+    """Keep ``shared`` in this worker process under its token (pool initializer, Dask plugin)."""
+    _WORKER_SHARED[shared.token] = shared
+
+
+def _release_shared(token: str) -> None:
+    """Drop the shared inputs of a finished sweep from this worker process."""
+    _WORKER_SHARED.pop(token, None)
+
+
+def _pool_call(fn, arg, token):
+    """Run ``fn(shared, arg)`` with the shared inputs installed in this worker process."""
+    try:
+        shared = _WORKER_SHARED[token]
+    except KeyError:
+        raise SweepError(f"worker {_worker_id()} has no shared inputs for this sweep") from None
+    return fn(shared, arg)
+
+
+
+
+
+
+@dataclass
+class _Exec:
+    submit: object
+    info: dict
+
+
+@contextlib.contextmanager
+def open_executor(shared: SharedInputs, *, workers: int | None = None, dask: bool = False,
+                  scheduler: str | None = None):
+    """A ``submit(fn, arg)`` that runs ``fn(shared, arg)`` on an executor; closes it on exit.
+
+    Parameters
+    ----------
+    shared : SharedInputs
+        Sent once to each worker: through the pool's ``initializer`` or, on Dask, as a worker
+        plugin (``sim.sweep._dask.SharedInputsPlugin``); tasks find it in their process by token.
+    workers : int, optional
+        Worker processes (local pool or local Dask cluster; default ``os.cpu_count()``).
+    dask : bool
+        Start a local Dask ``LocalCluster`` (``workers`` processes, one thread each).
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://HOST:PORT``).
+
+    Yields
+    ------
+    _Exec
+        ``submit(fn, arg) -> concurrent.futures.Future`` and ``info`` (executor kind, workers).
+    """
+    n = workers or os.cpu_count() or 1
+    if n < 1:
+        raise SweepError(f"--workers must be >= 1, got {n}")
+    if scheduler or dask:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - the dask extra is not installed
+            raise SweepError("Dask executors need the 'dask' extra: pip install "
+                             "'sim[dask]'") from None
+        cluster = None
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="20s")
+            except OSError as e:
+                raise SweepError(f"cannot connect to the Dask scheduler {scheduler}: {e}") \
+                    from None
+        else:
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=40)
+            client = Client(cluster)
+        try:
+            client.wait_for_workers(1, timeout=60)
+            from sim.sweep._dask import SharedInputsPlugin
+
+            plugin = SharedInputsPlugin(shared, _install_shared, _release_shared)
+            client.register_plugin(plugin, name=plugin.name)
+            nworkers = len(client.scheduler_info().get("workers", {}))
+            ex = client.get_executor(pure=False)
+            import dask
+
+            yield _Exec(submit=lambda fn, arg: ex.submit(_pool_call, fn, arg, shared.token),
+                        info={"executor": "dask-scheduler" if scheduler else "dask-local",
+                              "workers": nworkers, "scheduler": scheduler,
+                              "dask": dask.__version__})
+        finally:
+            with contextlib.suppress(Exception):
+                client.unregister_worker_plugin(f"sim-shared-{shared.token}")
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_install_shared, initargs=(shared,))
+    try:
+        yield _Exec(submit=lambda fn, arg: pool.submit(_pool_call, fn, arg, shared.token),
+                    info={"executor": "process-pool", "workers": n})
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+
+
+def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, quiet, session,
+             progress, done) -> None:
+    """Run ``todo`` members (calibrations first where needed); write a part per member."""
+    # calibration problems of the pending members
+    cal_jobs, waiting, ready = {}, {}, []
+    keys = {}
+    for m in plan.members:  # ids in member order: stable across resumes
+        sc = plan.scenarios[m["scenario"]]
+        if sc.calibrate:
+            k = _calibration_key(apply_parameters(sc, m["params"]))
+            keys.setdefault(k, f"c{len(keys):04d}")
+    for m in todo:
+        sc = plan.scenarios[m["scenario"]]
+        if sc.calibrate:
+            k = _calibration_key(apply_parameters(sc, m["params"]))
+            cid = keys[k]
+            m = dict(m, calibration=cid)
+            if cid not in cal_jobs:
+                cal_jobs[cid] = {"key": cid, "scenario": m["scenario"], "params": m["params"]}
+                waiting[cid] = []
+            waiting[cid].append(m)
+        else:
+            ready.append(m)
+    n_tasks = len(cal_jobs) + len(todo)
+    if scheduler is None and workers is None:
+        workers = max(1, min(os.cpu_count() or 1, n_tasks))
+    shared = SharedInputs(plan.scenarios)
+    cal_times = {}
+    with progress(len(plan.members), f"sweep {plan.spec.name}", quiet=quiet,
+                  unit="run") as bar, open_executor(shared, workers=workers, dask=dask,
+                                                    scheduler=scheduler) as ex:
+        bar.update(done)
+        session.update(ex.info)
+        futs = {}
+        for job in cal_jobs.values():
+            futs[ex.submit(run_calibration, job)] = ("cal", job)
+        for m in ready:
+            futs[ex.submit(run_member, m)] = ("run", m)
+        workers_seen, loads = set(), {}
+        session.update(calibrations=cal_times, workers_seen=[], shared_loads_per_worker=loads)
+        while futs:
+            finished, _ = cf.wait(list(futs), return_when=cf.FIRST_COMPLETED)
+            for f in finished:
+                kind, item = futs.pop(f)
+                r = f.result()
+                workers_seen.add(r["worker"])
+                loads[r["worker"]] = max(loads.get(r["worker"], 0), r["shared_loads"])
+                if kind == "cal":
+                    cal_times[item["key"]] = {"status": r["status"], "error": r["error"],
+                                              "wall_time_s": r["wall_time_s"],
+                                              "worker": r["worker"],
+                                              "warnings": r.get("warnings", 0)}
+                    for m in waiting[item["key"]]:
+                        if r["status"] == "ok":
+                            futs[ex.submit(run_member, dict(m, places=r["places"]))] = ("run", m)
+                        else:
+                            store._write_part(parts, {"run_id": m["run_id"], "status": "failed",
+                                                "error": f"calibration failed: {r['error']}",
+                                                "wall_time_s": 0.0, "worker": r["worker"],
+                                                "shared_loads": r["shared_loads"]}, m)
+                            session["executed"] += 1
+                            bar.update(1)
+                else:
+                    store._write_part(parts, r, item)
+                    session["executed"] += 1
+                    bar.update(1)
+            session.update(calibrations=cal_times, workers_seen=sorted(workers_seen),
+                           shared_loads_per_worker=loads)
+
+
+def _calibration_key(sc):
+    c = calibration_scenario(sc)
+    return (c.region, c.parameters, c.time, c.solver, c.resolution, c.agents)
+
+

@@ -1,0 +1,159 @@
+"""The sweep results folder while it is written.
+
+The manifest, one atomically written part per finished member (what ``--resume`` reads), and the
+consolidation into tables at the end.
+
+Reading a finished sweep folder is :mod:`sim.results.sweeps` (light: no model, no executors).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import __version__
+from sim.errors import SimError
+from sim.results.sweeps import MANIFEST, Sweep
+from sim.sweep.design import Plan, _json_spec, salib_problem
+
+SWEEP_FORMAT = 1
+PARTS = "runs"
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _write_part(parts: Path, res: dict, member: dict) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{res['run_id']}.tmp-", dir=parts))
+    try:
+        if res["status"] == "ok":
+            res["places"].to_parquet(tmp / "places.parquet", index=False)
+            res["sectors"].to_parquet(tmp / "sectors.parquet", index=False)
+        row = {k: v for k, v in res.items() if k not in ("places", "sectors")}
+        row["calibration"] = member.get("calibration", "")
+        (tmp / "run.json").write_text(json.dumps(row, indent=2, default=str))
+        dest = parts / res["run_id"]
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _finished(parts: Path) -> set:
+    done = set()
+    if not parts.is_dir():
+        return done
+    for d in parts.iterdir():
+        if d.name.startswith("."):
+            shutil.rmtree(d, ignore_errors=True)  # an interrupted part write
+        elif (d / "run.json").is_file():
+            done.add(d.name)
+    return done
+
+
+def _versions(extra: dict | None = None) -> dict:
+    v = {"sim": __version__, "python": platform.python_version(), "numpy": np.__version__,
+         "pandas": pd.__version__}
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("SALib", "dask", "distributed"):
+        try:
+            v[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return {**v, **(extra or {})}
+
+
+def _manifest(plan: Plan, out: Path) -> dict:
+    from sim.scenario.load import scenario_hash
+
+    spec = plan.spec
+    names = [p.name for p in spec.parameters]
+    problem = salib_problem(spec.parameters) if spec.design.method in ("sobol", "morris") \
+        else None
+    return {
+        "sweep_format": SWEEP_FORMAT, "name": spec.name, "description": spec.description,
+        "source": spec.source, "spec_hash": plan.spec_hash, "status": "running",
+        "spec": _json_spec(spec),
+        "scenarios": [{"name": k, "path": plan.paths[k], "hash": scenario_hash(sc),
+                       "calibrate": sc.calibrate, "groups": {g: list(m) for g, m in sc.groups},
+                       "start_year": sc.time.start, "end_year": sc.time.end,
+                       "policies": len(sc.policies)}
+                      for k, sc in plan.scenarios.items()],
+        "baseline": plan.baseline, "parameters": names,
+        "seeds": sorted({m["seed"] for m in plan.members}),
+        "design": {**dataclasses.asdict(spec.design), "points": int(len(plan.matrix)),
+                   "matrix": plan.matrix.tolist(), "problem": problem},
+        "members": len(plan.members), "sessions": [],
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": _versions(),
+    }
+
+
+
+
+def _consolidate(plan: Plan, out: Path, manifest: dict) -> None:
+    parts = out / PARTS
+    names = [p.name for p in plan.spec.parameters]
+    rows, places, sectors = [], [], []
+    for m in plan.members:
+        d = parts / m["run_id"]
+        info = json.loads((d / "run.json").read_text())
+        row = {"run_id": m["run_id"], "point": m["point"], "scenario": m["scenario"],
+               "scenario_path": plan.paths[m["scenario"]],
+               **{n: m["params"][n] for n in names}, "seed": m["seed"],
+               "status": info["status"], "error": info["error"],
+               "wall_time_s": info["wall_time_s"], "worker": info["worker"],
+               "warnings": int(info.get("warnings", 0)),
+               "calibration": info.get("calibration", "")}
+        rows.append(row)
+        if info["status"] == "ok":
+            for t, acc in (("places", places), ("sectors", sectors)):
+                df = pd.read_parquet(d / f"{t}.parquet")
+                df.insert(0, "run_id", m["run_id"])
+                acc.append(df)
+    runs = pd.DataFrame(rows)
+    tables = {"runs": runs,
+              "places": pd.concat(places, ignore_index=True) if places
+              else pd.DataFrame({"run_id": pd.Series(dtype=str)}),
+              "sectors": pd.concat(sectors, ignore_index=True) if sectors
+              else pd.DataFrame({"run_id": pd.Series(dtype=str)})}
+    for t, df in tables.items():
+        tmp = out / f".{t}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, out / f"{t}.parquet")
+    tmp = out / ".runs.csv.tmp"
+    runs.to_csv(tmp, index=False)
+    os.replace(tmp, out / "runs.csv")
+    manifest.update(status="complete",
+                    finished_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+                    runs_ok=int((runs["status"] == "ok").sum()),
+                    runs_failed=int((runs["status"] != "ok").sum()))
+    if plan.spec.design.method in ("sobol", "morris"):
+        try:
+            from sim.viz.outputs import write_sensitivity
+
+            sweep = Sweep(path=out, manifest=manifest, runs=runs, places=tables["places"],
+                          sectors=tables["sectors"])
+            written = write_sensitivity(sweep, out)
+            manifest["sensitivity"] = {"files": sorted(p.name for p in written)}
+        except SimError as e:
+            manifest["sensitivity"] = {"error": str(e)}
+    _write_json(out / MANIFEST, manifest)
+    shutil.rmtree(parts, ignore_errors=True)
+
+
