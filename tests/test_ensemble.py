@@ -1,4 +1,4 @@
-"""Ensemble comparison of sweep folders (issue 6): bands and beat probabilities on hand-computed
+"""Ensemble comparison of sweep folders: bands and beat probabilities on hand-computed
 toy data, band plots, the `sim compare` dispatch, and no model import."""
 
 import json

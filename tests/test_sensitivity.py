@@ -1,4 +1,4 @@
-"""Sensitivity indices (issue 6): known answers through our design and SALib wiring, and a small
+"""Sensitivity indices: known answers through our design and SALib wiring, and a small
 real sweep with a Morris design."""
 
 import json

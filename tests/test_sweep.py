@@ -1,4 +1,4 @@
-"""Sweeps (issue 6): designs, validation, executors (process pool, Dask LocalCluster, an
+"""Sweeps: designs, validation, executors (process pool, Dask LocalCluster, an
 external Dask scheduler) giving identical per-run results, shared inputs once per worker,
 resume, failing runs, calibration shared across members, the example sweep files."""
 
