@@ -72,8 +72,15 @@ def test_run_refuses_to_overwrite_without_force(tmp_path, capsys):
     assert main(["run", str(EXAMPLE), "--out", str(out), "--end-year", "2021"]) == 2
     assert "exists" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "precious"
+    # --force replaces only folders sim wrote (marked in their manifest), never this one
+    assert main(["run", str(EXAMPLE), "--out", str(out), "--end-year", "2021", "--force"]) == 2
+    assert "not a folder written by sim" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "precious"
+    (out / "keep.txt").unlink()
+    out.rmdir()
+    assert main(["run", str(EXAMPLE), "--out", str(out), "--end-year", "2021"]) == 0
     assert main(["run", str(EXAMPLE), "--out", str(out), "--end-year", "2021", "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "manifest.json").exists()
+    assert (out / "manifest.json").exists()
 
 
 def test_failed_run_leaves_nothing(tmp_path, capsys):

@@ -123,13 +123,23 @@ def headline_tables(*runs) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _md_text(s: str) -> str:
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(s.replace("|", "\\|").splitlines())
+
+
 def to_markdown(df: pd.DataFrame, floatfmt: str = "{:,.4g}") -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
+    """A GitHub-flavoured Markdown table (no extra dependency).
+
+    Text cells are escaped (``<``, ``>``, ``&`` as HTML entities, ``|`` and newlines), so that
+    scenario names and labels from files never become markup or break the table.
+    """
     d = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
-    head = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in d.columns]
+    head = [_md_text(" / ".join(map(str, c)) if isinstance(c, tuple) else str(c))
+            for c in d.columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in d.itertuples(index=False):
-        cells = [floatfmt.format(v) if isinstance(v, float | np.floating) else str(v)
+        cells = [floatfmt.format(v) if isinstance(v, float | np.floating) else _md_text(str(v))
                  for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,19 +24,18 @@ from sim.errors import SimError
 
 def _cmd_run(args) -> int:
     from sim.engine.runner import default_out_dir, run_scenario
-    from sim.results import ResultsError, write_results
+    from sim.results import write_results
+    from sim.results.folder import check_replaceable
     from sim.scenario.load import load_scenario
 
     sc = load_scenario(Path(args.scenario))
     out = Path(args.out) if args.out else default_out_dir(sc, args.seed)
-    if out.exists() and not args.force:
-        raise ResultsError(f"{out}: results folder exists; use --force to overwrite")
+    check_replaceable(out, force=args.force, what="results folder")
     base = base_out = None
     if args.baseline:
         bsc = load_scenario(Path(args.baseline))
         base_out = default_out_dir(bsc, args.seed, root=out.parent)
-        if base_out.exists() and not args.force:
-            raise ResultsError(f"{base_out}: results folder exists; use --force to overwrite")
+        check_replaceable(base_out, force=args.force, what="results folder")
         base = run_scenario(bsc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
     res = run_scenario(sc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
     if base is not None:
@@ -232,14 +232,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``sim`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing at exit after a closed pipe says nothing."""
     try:
-        return args.func(args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``sim`` console script; returns the exit code.
+
+    Exit codes: 0 success; 2 an error, reported as one line on stderr (invalid scenario,
+    non-converging equilibrium, unwritable or full output folder, ...); 130 interrupted
+    (Ctrl-C); 141 the reader of stdout went away (``sim ... | head``), silently.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
     except SimError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except (RecursionError, MemoryError) as e:
+        print(f"error: input too deeply nested or too large ({type(e).__name__})",
+              file=sys.stderr)
         return 2

@@ -9,15 +9,19 @@ existing folder is never replaced unless ``force=True``.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import re
 import shutil
-import tempfile
+import signal
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import SimError
@@ -109,57 +113,275 @@ def _weighted(df: pd.DataFrame, col: str) -> float:
     return float((df[col] * df["population"]).sum() / df["population"].sum())
 
 
-@contextmanager
-def atomic_folder(out, *, force: bool = False):
-    """Build a folder in a temporary sibling and rename it to ``out`` only on success.
+FOLDER_KEY = "sim_folder"
+"""The marker key in a folder's manifest: which kind of folder this tool wrote there."""
+FOLDER_KINDS = ("results", "comparison", "report", "ensemble", "sweep")
+FAULT_ENV = "SIM_FAULT_KILL_AT"
+"""Test hook: ``SIM_FAULT_KILL_AT=N`` kills this process with SIGKILL at its N-th file-system
+step (see :func:`fault_point`); the fault-injection tests step N through every point."""
+_fault_steps = 0
 
-    Yields the temporary folder's path. On any error the temporary folder is removed and
-    ``out`` is untouched; an existing ``out`` is replaced only with ``force=True``.
+
+def fault_point(label: str = "") -> None:
+    """A file-system step at which the fault-injection tests may kill the process.
+
+    Does nothing unless the environment variable ``SIM_FAULT_KILL_AT`` is set.
+    """
+    at = os.environ.get(FAULT_ENV)
+    if not at:
+        return
+    global _fault_steps
+    _fault_steps += 1
+    if _fault_steps == int(at):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def folder_kind(path) -> str | None:
+    """The kind of folder this tool wrote at ``path`` (its manifest's marker), else None.
+
+    ``results``, ``comparison``, ``report`` or ``ensemble`` (``manifest.json``) or ``sweep``
+    (``sweep.json``). Results and sweep folders written before the marker existed are
+    recognised by their format key. A symbolic link, a file or a folder without a readable
+    manifest is not a folder of this tool.
+    """
+    p = Path(path)
+    if p.is_symlink() or not p.is_dir():
+        return None
+    for name, legacy_key, legacy_kind in ((MANIFEST, "results_format", "results"),
+                                          ("sweep.json", "sweep_format", "sweep")):
+        f = p / name
+        try:
+            if not f.is_file() or f.stat().st_size > 256 * 2**20:
+                continue
+            m = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(m, dict):
+            continue
+        kind = m.get(FOLDER_KEY)
+        if kind in FOLDER_KINDS:
+            return kind
+        if legacy_key in m:
+            return legacy_kind
+    return None
+
+
+def check_replaceable(out, *, force: bool, what: str = "folder") -> None:
+    """Refuse to write at ``out`` unless it is free, or ``force`` and a folder of this tool.
 
     Raises
     ------
     ResultsError
-        If ``out`` exists and ``force`` is False (nothing is written).
+        ``out`` exists and ``force`` is False, or ``out`` exists and is not a results, report,
+        comparison or sweep folder written by sim (``--force`` never deletes anything else).
     """
     out = Path(out)
-    if out.exists() and not force:
-        raise ResultsError(f"{out}: folder exists; use --force to overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # a unique sibling made with os.mkdir, so that it gets the usual permissions (the umask's),
-    # not mkdtemp's 0700
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex}"
-    tmp.mkdir()
+    if not (out.exists() or out.is_symlink()):
+        return
+    if not force:
+        raise ResultsError(f"{out}: {what} exists; use --force to overwrite")
+    if folder_kind(out) is None:
+        raise ResultsError(f"{out}: exists and is not a folder written by sim (no sim manifest "
+                           f"marking it as one); --force replaces only sim's own results, "
+                           f"report, comparison and sweep folders: move it away yourself")
+
+
+def _pid_alive(pid: int) -> bool:
     try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|old|next)-(?P<pid>\d+)-[0-9a-f]+$")
+_LEGACY_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|old)-[0-9a-z_]+$")
+
+
+def clean_siblings(out) -> list[Path]:
+    """Remove the temporary siblings of ``out`` left by killed writers; returns them.
+
+    Temporary folders are named ``.NAME.partial-<pid>-<hex>`` (being built) and
+    ``.NAME.old-<pid>-<hex>`` (the replaced folder, only without an atomic exchange); those of
+    a process that is no longer alive are removed. If ``out`` itself is missing and a killed
+    writer left the old folder aside, the old folder is put back first.
+    """
+    out = Path(out)
+    removed = []
+    try:
+        entries = list(out.parent.iterdir()) if out.parent.is_dir() else []
+    except OSError:
+        return removed
+    for p in sorted(entries):
+        m = _SIBLING.match(p.name) or _LEGACY_SIBLING.match(p.name)
+        if not m or m["name"] != out.name:
+            continue
+        pid = int(m["pid"]) if "pid" in m.groupdict() and m["pid"] else None
+        if pid is not None and _pid_alive(pid) and pid != os.getpid():
+            continue
+        if m["kind"] == "old" and not (out.exists() or out.is_symlink()) and \
+                (p / "x").is_dir():
+            try:
+                os.replace(p / "x", out)
+            except OSError:
+                continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    global _renameat2
+    if _renameat2 is None:
+        try:
+            _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+            _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                   ctypes.c_char_p, ctypes.c_uint]
+        except (OSError, AttributeError):
+            _renameat2 = False
+    if not _renameat2:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if _renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+_renameat2 = None
+
+
+def replace_folder(tmp: Path, out: Path) -> None:
+    """Put the finished folder ``tmp`` at ``out``, replacing what is there in one step.
+
+    With an atomic exchange, ``out`` always holds either the old or the new folder; without
+    one (not Linux, or a file system that cannot), the old folder is moved aside first and
+    :func:`clean_siblings` puts it back if the process dies in between.
+    """
+    fault_point("replace")
+    if not (out.exists() or out.is_symlink()):
+        os.replace(tmp, out)
+        return
+    if _exchange(tmp, out):
+        fault_point("exchanged")
+        shutil.rmtree(tmp, ignore_errors=True)  # now holds the old folder
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex}"
+    old.mkdir()
+    os.replace(out, old / "x")
+    fault_point("moved-aside")
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _os_error(out: Path, e: OSError) -> ResultsError:
+    why = e.strerror or str(e)
+    if e.errno == errno.ENOSPC:
+        why = "no space left on the device"
+    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = f"not writable ({e.strerror})"
+    elif e.errno in (errno.ENOTDIR, errno.EEXIST) and out.parent.exists() \
+            and not out.parent.is_dir():
+        why = f"{out.parent} is not a folder"
+    return ResultsError(f"{out}: cannot write the folder: {why}; nothing was written")
+
+
+@contextmanager
+def atomic_folder(out, *, force: bool = False, kind: str = "results"):
+    """Build a folder in a temporary sibling and rename it to ``out`` only on success.
+
+    Yields the temporary folder's path. On any error the temporary folder is removed and
+    ``out`` is untouched; an existing ``out`` is replaced only with ``force=True``, only if it
+    is a folder written by sim (:func:`folder_kind`), and only once the new folder is complete.
+    Temporary siblings left by killed writers are removed first (:func:`clean_siblings`).
+    Unless the caller wrote one, the folder gets a ``manifest.json`` marking its ``kind``.
+
+    Raises
+    ------
+    ResultsError
+        If ``out`` exists and ``force`` is False or it is not a sim folder (nothing is
+        written), or the folder cannot be written (read-only, out of space, parent is a file).
+    """
+    out = Path(out)
+    if kind not in FOLDER_KINDS:
+        raise ValueError(f"unknown folder kind {kind!r}")
+    clean_siblings(out)
+    check_replaceable(out, force=force)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # a unique sibling made with os.mkdir, so that it gets the usual permissions (the
+        # umask's), not mkdtemp's 0700
+        tmp.mkdir()
+    except OSError as e:
+        raise _os_error(out, e) from None
+    try:
+        fault_point("mkdir")
         yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        if not (tmp / MANIFEST).exists():
+            (tmp / MANIFEST).write_text(json.dumps(
+                {FOLDER_KEY: kind, "sim_format": RESULTS_FORMAT}, indent=2))
+        fault_point("written")
+        check_replaceable(out, force=force)  # nothing else appeared there meanwhile
+        replace_folder(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _os_error(out, e) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def _check_finite(results: Results) -> None:
+    for t in TABLES + OPTIONAL_TABLES:
+        df = getattr(results, t)
+        if df is None:
+            continue
+        num = df.select_dtypes("number")
+        if num.empty:
+            continue
+        vals = num.to_numpy(dtype=float)
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            i, j = map(int, np.argwhere(bad)[0])
+            row = df.iloc[i]
+            where = ", ".join(f"{k} {row[k]}" for k in ("year", "place", "origin", "sector",
+                                                         "from", "to") if k in df.columns)
+            raise ResultsError(
+                f"{results.manifest.get('name', 'run')}: non-finite result {vals[i, j]} in "
+                f"{t}.{num.columns[j]} ({where}; {int(bad.sum())} non-finite values in all); "
+                f"nothing was written")
+
+
 def write_results(results: Results, out, *, force: bool = False) -> Path:
     """Write ``results`` to folder ``out`` atomically.
+
+    Every number is checked to be finite before anything is written.
 
     Raises
     ------
     ResultsError
-        If ``out`` exists and ``force`` is False (nothing is written).
+        If ``out`` exists and ``force`` is False or it is not a sim folder, a table holds a
+        non-finite number (naming table, column, year and place), or the folder cannot be
+        written (nothing is written).
     """
     out = Path(out)
+    _check_finite(results)
     with atomic_folder(out, force=force) as tmp:
-        results.places.to_parquet(tmp / "places.parquet", index=False, engine="pyarrow")
-        results.sectors.to_parquet(tmp / "sectors.parquet", index=False, engine="pyarrow")
-        for t in OPTIONAL_TABLES:
+        counts = {}
+        for t in TABLES + OPTIONAL_TABLES:
             df = getattr(results, t)
             if df is not None:
                 df.to_parquet(tmp / f"{t}.parquet", index=False, engine="pyarrow")
-        manifest = dict(results.manifest, results_format=RESULTS_FORMAT)
+                counts[t] = len(df)
+                fault_point(t)
+        manifest = dict(results.manifest, results_format=RESULTS_FORMAT, tables=counts)
+        manifest[FOLDER_KEY] = "results"
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     return out
 
@@ -184,6 +406,12 @@ def load_results(path) -> Results:
     if not isinstance(manifest, dict):
         raise ResultsError(f"{path}/{MANIFEST}: corrupt (a JSON object is expected, found "
                            f"{type(manifest).__name__})")
+    kind = manifest.get(FOLDER_KEY, "results")
+    if kind != "results":
+        raise ResultsError(f"{path}: a {kind} folder written by sim, not a results folder")
+    if "results_format" not in manifest:
+        raise ResultsError(f"{path}/{MANIFEST}: incomplete (no results_format: not written by "
+                           f"sim.write_results)")
     tables = {}
     for t in TABLES + OPTIONAL_TABLES:
         f = path / f"{t}.parquet"
@@ -198,6 +426,23 @@ def load_results(path) -> Results:
         missing = [c for c in REQUIRED_COLUMNS.get(t, ()) if c not in tables[t].columns]
         if missing:
             raise ResultsError(f"{f}: corrupt (missing columns {', '.join(missing)})")
+    counts = manifest.get("tables")
+    for t, df in tables.items():
+        if isinstance(counts, dict) and t in counts and counts[t] != len(df):
+            raise ResultsError(f"{path}/{t}.parquet: incomplete ({len(df)} rows, the manifest "
+                               f"records {counts[t]})")
+    if isinstance(counts, dict):
+        for t in counts:
+            if t not in tables:
+                raise ResultsError(f"{path}: missing {t}.parquet (listed in the manifest)")
+    places = tables["places"]
+    if places.empty:
+        raise ResultsError(f"{path}/places.parquet: incomplete (no rows)")
+    years = set(pd.unique(places["year"]))
+    for key in ("start_year", "end_year"):
+        if key in manifest and manifest[key] not in years:
+            raise ResultsError(f"{path}/places.parquet: incomplete (no rows for {key} "
+                               f"{manifest[key]!r})")
     return Results(places=tables["places"], sectors=tables["sectors"], manifest=manifest,
                    firms=tables.get("firms"), migration=tables.get("migration"),
                    links=tables.get("links"))

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import signal
 import socket
 import time
 import uuid
@@ -144,6 +145,26 @@ def _install_shared(shared: SharedInputs) -> None:
     _WORKER_SHARED[shared.token] = shared
 
 
+def _init_pool_worker(shared: SharedInputs) -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle (no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _install_shared(shared)
+
+
+UNGUARDED = ("worker processes died while starting. If a script calls sim.run_sweep, put "
+             "the call under `if __name__ == \"__main__\":` (worker processes import the "
+             "script again), or pass workers=1 to run in this process")
+
+
+def _stop_pool(pool) -> None:
+    """Cancel pending work and end the workers now (interrupt or failure in the parent)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+
+
 def _release_shared(token: str) -> None:
     """Drop the shared inputs of a finished sweep from this worker process."""
     _WORKER_SHARED.pop(token, None)
@@ -233,12 +254,15 @@ def open_executor(shared: SharedInputs, *, workers: int | None = None, dask: boo
                 cluster.close()
         return
     pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_install_shared, initargs=(shared,))
+                                  initializer=_init_pool_worker, initargs=(shared,))
     try:
         yield _Exec(submit=lambda fn, arg: pool.submit(_pool_call, fn, arg, shared.token),
                     info={"executor": "process-pool", "workers": n})
+    except cf.process.BrokenProcessPool:
+        _stop_pool(pool)
+        raise SweepError(UNGUARDED) from None
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_pool(pool)
         raise
     else:
         pool.shutdown(wait=True)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
+import os
 import shutil
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sim.errors import SweepError
+from sim.results.folder import clean_siblings, fault_point, folder_kind, replace_folder
 from sim.results.sweeps import MANIFEST
 from sim.sweep import store
 from sim.sweep.design import default_sweep_dir, plan_sweep
-from sim.sweep.execute import _execute
+from sim.sweep.execute import UNGUARDED, _execute
 from sim.sweep.spec import SweepSpec, load_sweep_spec
 from sim.sweep.store import PARTS
 
@@ -59,20 +63,32 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
     """
     from sim.progress import progress
 
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # a worker process importing a script that calls run_sweep at module level: say so
+        # in one line instead of starting pools recursively
+        raise SystemExit(f"sim: {UNGUARDED}")
     if not isinstance(spec, SweepSpec):
         spec = load_sweep_spec(spec)
     if end_year is not None:
         spec = dataclasses.replace(spec, end_year=end_year)
     plan = plan_sweep(spec)
     out = Path(out) if out is not None else default_sweep_dir(plan)
-    parts = out / PARTS
-    if out.exists():
+    final = out
+    clean_siblings(final)
+    staging = None
+    if out.exists() or out.is_symlink():
         try:
             old = json.loads((out / MANIFEST).read_text())
         except (OSError, ValueError):
             old = None
         if force:
-            shutil.rmtree(out)
+            if folder_kind(out) is None:
+                raise SweepError(f"{out}: exists and is not a folder written by sim (no sim "
+                                 f"manifest marking it as one); --force replaces only sim's "
+                                 f"own results and sweep folders: move it away yourself")
+            # the new sweep is built beside the old folder and replaces it once complete
+            staging = out.parent / f".{out.name}.next-{os.getpid()}-{uuid.uuid4().hex}"
+            out = staging
         elif not resume:
             state = "an interrupted sweep" if old and old.get("status") != "complete" \
                 else "a results folder"
@@ -86,10 +102,18 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
                              f"changed; use --force to start over")
         elif old.get("status") == "complete":
             return out
-    if not out.exists():
-        out.mkdir(parents=True)
-        store._write_json(out / MANIFEST, store._manifest(plan, out))
-    parts.mkdir(exist_ok=True)
+    parts = out / PARTS
+    try:
+        if not out.exists():
+            out.mkdir(parents=True)
+            fault_point("sweep-mkdir")
+            store._write_json(out / MANIFEST, store._manifest(plan, out))
+        store._clean_tmp(out)
+        parts.mkdir(exist_ok=True)
+    except OSError as e:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise SweepError(f"{final}: cannot write the sweep folder: {e.strerror or e}") from None
     manifest = json.loads((out / MANIFEST).read_text())
     done = store._finished(parts)
     todo = [m for m in plan.members if m["run_id"] not in done]
@@ -108,6 +132,8 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
         manifest["sessions"].append(session)
         store._write_json(out / MANIFEST, manifest)
     store._consolidate(plan, out, manifest)
-    return out
+    if staging is not None:
+        replace_folder(staging, final)
+    return final
 
 

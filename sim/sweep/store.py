@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.errors import SimError
+from sim.results.folder import FOLDER_KEY, _pid_alive, fault_point
 from sim.results.sweeps import MANIFEST, Sweep
 from sim.sweep.design import Plan, _json_spec, salib_problem
 
@@ -31,8 +33,27 @@ PARTS = "runs"
 
 def _write_json(path: Path, obj) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, default=str))
+        fault_point("json")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+_TMP = re.compile(r"^\..+\.tmp(-(?P<pid>\d+))?$")
+
+
+def _clean_tmp(out: Path) -> None:
+    """Remove temporary files of killed writers from a sweep folder (``.NAME.tmp-<pid>``)."""
+    for p in out.iterdir():
+        m = _TMP.match(p.name)
+        if not m or not p.is_file():
+            continue
+        if m["pid"] and int(m["pid"]) != os.getpid() and _pid_alive(int(m["pid"])):
+            continue
+        p.unlink(missing_ok=True)
 
 
 def _write_part(parts: Path, res: dict, member: dict) -> None:
@@ -44,6 +65,7 @@ def _write_part(parts: Path, res: dict, member: dict) -> None:
         row = {k: v for k, v in res.items() if k not in ("places", "sectors")}
         row["calibration"] = member.get("calibration", "")
         (tmp / "run.json").write_text(json.dumps(row, indent=2, default=str))
+        fault_point("part")
         dest = parts / res["run_id"]
         if dest.exists():
             shutil.rmtree(dest)
@@ -86,7 +108,8 @@ def _manifest(plan: Plan, out: Path) -> dict:
     problem = salib_problem(spec.parameters) if spec.design.method in ("sobol", "morris") \
         else None
     return {
-        "sweep_format": SWEEP_FORMAT, "name": spec.name, "description": spec.description,
+        "sweep_format": SWEEP_FORMAT, FOLDER_KEY: "sweep", "name": spec.name,
+        "description": spec.description,
         "source": spec.source, "spec_hash": plan.spec_hash, "status": "running",
         "spec": _json_spec(spec),
         "scenarios": [{"name": k, "path": plan.paths[k], "hash": scenario_hash(sc),
@@ -135,6 +158,7 @@ def _consolidate(plan: Plan, out: Path, manifest: dict) -> None:
     for t, df in tables.items():
         tmp = out / f".{t}.parquet.tmp"
         df.to_parquet(tmp, index=False)
+        fault_point("consolidate")
         os.replace(tmp, out / f"{t}.parquet")
     tmp = out / ".runs.csv.tmp"
     runs.to_csv(tmp, index=False)

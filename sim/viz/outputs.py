@@ -36,7 +36,7 @@ def write_comparison(runs, out, *, force: bool = False, figures: bool = True,
     diff = compare(*res)
     h = headline_tables(*res)
     out = Path(out)
-    with atomic_folder(out, force=force) as tmp:
+    with atomic_folder(out, force=force, kind="comparison") as tmp:
         for name, df in diff.items():
             df.to_csv(tmp / f"{name}_differences.csv", index=False)
         h.to_csv(tmp / "headline.csv")
@@ -104,7 +104,7 @@ def write_ensemble_comparison(folders, out, *, force: bool = False) -> list[Path
     c = compare_ensembles(*folders)
     out = Path(out)
     names = ["ensemble_bands.csv", "ensemble_probabilities.csv", "ensemble.md"]
-    with atomic_folder(out, force=force) as tmp:
+    with atomic_folder(out, force=force, kind="ensemble") as tmp:
         c["bands"].to_csv(tmp / names[0], index=False)
         c["probabilities"].to_csv(tmp / names[1], index=False)
         md = [f"# Ensemble comparison: {title}\n", f"Reference scenario: `{ref}`. Bands are "

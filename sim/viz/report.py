@@ -138,7 +138,7 @@ def write_report(runs, out, *, force: bool = False, quiet: bool = False,
         head = headline_tables(*res)
         bar.update()
         out = Path(out)
-        with atomic_folder(out, force=force) as tmp:
+        with atomic_folder(out, force=force, kind="report") as tmp:
             (tmp / "tables").mkdir()
             for name, df in diff.items():
                 df.to_csv(tmp / "tables" / f"{name}_differences.csv", index=False)
