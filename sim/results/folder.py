@@ -216,8 +216,8 @@ def clean_siblings(out) -> list[Path]:
         return removed
     for p in sorted(entries):
         m = _SIBLING.match(p.name) or _LEGACY_SIBLING.match(p.name)
-        if not m or m["name"] != out.name:
-            continue
+        if not m or not (m["name"] == out.name or m["name"].startswith(f".{out.name}.next-")):
+            continue  # (a sweep replaced with --force is built in ``.NAME.next-*``)
         pid = int(m["pid"]) if "pid" in m.groupdict() and m["pid"] else None
         if pid is not None and _pid_alive(pid) and pid != os.getpid():
             continue
@@ -403,6 +403,8 @@ def load_results(path) -> Results:
         raise ResultsError(f"{path}: missing {MANIFEST}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ResultsError(f"{path}/{MANIFEST}: corrupt ({e})") from None
+    except OSError as e:
+        raise ResultsError(f"{path}/{MANIFEST}: unreadable ({e.strerror or e})") from None
     if not isinstance(manifest, dict):
         raise ResultsError(f"{path}/{MANIFEST}: corrupt (a JSON object is expected, found "
                            f"{type(manifest).__name__})")

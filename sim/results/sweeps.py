@@ -105,6 +105,10 @@ def load_sweep(path) -> Sweep:
         raise SweepError(f"{path}: not a sweep folder (missing {MANIFEST})") from None
     except ValueError as e:
         raise SweepError(f"{path}/{MANIFEST}: corrupt ({e})") from None
+    except OSError as e:
+        raise SweepError(f"{path}/{MANIFEST}: unreadable ({e.strerror or e})") from None
+    if not isinstance(manifest, dict):
+        raise SweepError(f"{path}/{MANIFEST}: corrupt (a JSON object is expected)")
     if manifest.get("status") != "complete":
         raise SweepError(f"{path}: the sweep did not finish; run `sim sweep "
                          f"{manifest.get('source') or 'SWEEP.yaml'} --out {path} --resume`")

@@ -105,9 +105,17 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
     parts = out / PARTS
     try:
         if not out.exists():
-            out.mkdir(parents=True)
-            fault_point("sweep-mkdir")
-            store._write_json(out / MANIFEST, store._manifest(plan, out))
+            # created whole (manifest inside) so that a folder at ``out`` can always resume
+            new = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex}"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            new.mkdir()
+            try:
+                fault_point("sweep-mkdir")
+                store._write_json(new / MANIFEST, store._manifest(plan, out))
+                os.replace(new, out)
+            except BaseException:
+                shutil.rmtree(new, ignore_errors=True)
+                raise
         store._clean_tmp(out)
         parts.mkdir(exist_ok=True)
     except OSError as e:
