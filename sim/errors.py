@@ -36,3 +36,10 @@ class ConvergenceError(SimError, RuntimeError):
 
 class SweepError(SimError):
     """A sweep folder is missing, incomplete or would be overwritten, or a sweep cannot run."""
+
+
+class NumericalError(SimError, ArithmeticError):
+    """A run produced a non-finite or impossible number.
+
+    The message names year, table, column and place; nothing is written.
+    """

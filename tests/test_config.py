@@ -615,7 +615,7 @@ def scenarios(draw):
               external=ext, mobile_pop=draw(NONNEG), ag_pop=draw(NONNEG),
               productivity=draw(POS), amenity=draw(POS), ag_productivity=draw(POS),
               land=draw(POS), wage=draw(POS), gdp=draw(st.none() | NONNEG),
-              natural_growth=draw(num(-1, 1)), gdp_growth=draw(num(-1, 1)))
+              natural_growth=draw(num(-0.2, 0.2)), gdp_growth=draw(num(-0.2, 0.2)))
         for pid, ext in zip(place_ids, external, strict=True))
 
     modes = list(DEFAULT_MODES)
@@ -638,7 +638,7 @@ def scenarios(draw):
         Sector(id=sid, expenditure_share=sh, name=draw(TEXT),
                sigma=draw(num(1.0, 50.0, exclude_min=True)), fixed_cost=draw(POS),
                tradable=draw(st.booleans()), trade_cost_scale=draw(NONNEG),
-               agglomeration=draw(st.none() | num(-1, 1)), tfp_growth=draw(num(-0.5, 0.5)))
+               agglomeration=draw(st.none() | num(-1, 1)), tfp_growth=draw(num(-0.2, 0.2)))
         for sid, sh in zip(sector_ids, shares, strict=True))
 
     links = []
@@ -657,9 +657,10 @@ def scenarios(draw):
 
     internal = [p.id for p in places if not p.external]
     outside = [p.id for p in places if p.external]
-    policies = []
+    policies, starts = [], []
     for _ in range(draw(st.integers(0, 4))):
         start = draw(st.integers(1990, 2100))
+        starts.append(start)
         common = {"start": start, "end": draw(st.none() | st.integers(start + 1, 2200)),
                   "label": draw(TEXT), "cost_cny": draw(NONNEG)}
         shape = {"factor": draw(POS), "phase_in": draw(st.integers(0, 10))}
@@ -688,7 +689,7 @@ def scenarios(draw):
     t0 = draw(st.integers(1900, 2100))
     return Scenario(
         name=draw(IDS), description=draw(TEXT), seed=draw(st.integers(0, 2**63)),
-        time=TimeSpan(t0, draw(st.integers(t0, 2200))),
+        time=TimeSpan(t0, draw(st.integers(max([t0, *starts]), 2200))),
         region=Region(places=places, sectors=sectors, links=tuple(links), modes=tuple(modes),
                       place_sectors=place_sectors),
         parameters=Parameters(

@@ -13,8 +13,10 @@ import scipy
 
 from sim import __version__
 from sim.engine.model import SimModel
+from sim.errors import NumericalError
 from sim.progress import progress
 from sim.results import Results
+from sim.results.folder import result_problem
 from sim.scenario.load import load_scenario, scenario_hash, scenario_to_dict
 from sim.scenario.schema import Scenario
 
@@ -52,6 +54,9 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         Invalid scenario file.
     sim.errors.ConvergenceError
         The equilibrium did not converge in some year.
+    sim.errors.NumericalError
+        A result is not finite (or a population, GDP, output or employment is negative):
+        the message names table, column, year and place.
     """
     sc = _as_scenario(scenario)
     t0 = time.perf_counter()
@@ -112,8 +117,12 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         "calibration": calibration,
         "scenario": scenario_to_dict(sc),
     }
-    return Results(places=places, sectors=sectors, manifest=manifest, firms=firms,
-                   migration=migration, links=links)
+    res = Results(places=places, sectors=sectors, manifest=manifest, firms=firms,
+                  migration=migration, links=links)
+    problem = result_problem(res)
+    if problem:
+        raise NumericalError(f"{problem}; the run is refused (wild parameters or data?)")
+    return res
 
 
 def default_out_dir(scenario: Scenario, seed: int | None = None, root="results") -> Path:

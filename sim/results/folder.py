@@ -337,25 +337,44 @@ def atomic_folder(out, *, force: bool = False, kind: str = "results"):
         raise
 
 
-def _check_finite(results: Results) -> None:
+NON_NEGATIVE = {"places": ("population", "mobile", "gdp"),
+                "sectors": ("output", "employment")}
+"""Result columns that can never be negative."""
+
+
+def result_problem(results: Results) -> str | None:
+    """The first non-finite (or impossible negative) number in ``results``, described by
+    table, column, year and place; None if every number is finite."""
     for t in TABLES + OPTIONAL_TABLES:
         df = getattr(results, t)
-        if df is None:
+        if df is None or df.empty:
             continue
         num = df.select_dtypes("number")
         if num.empty:
             continue
         vals = num.to_numpy(dtype=float)
         bad = ~np.isfinite(vals)
-        if bad.any():
-            i, j = map(int, np.argwhere(bad)[0])
-            row = df.iloc[i]
-            where = ", ".join(f"{k} {row[k]}" for k in ("year", "place", "origin", "sector",
-                                                         "from", "to") if k in df.columns)
-            raise ResultsError(
-                f"{results.manifest.get('name', 'run')}: non-finite result {vals[i, j]} in "
-                f"{t}.{num.columns[j]} ({where}; {int(bad.sum())} non-finite values in all); "
-                f"nothing was written")
+        neg = np.zeros_like(bad)
+        for j, c in enumerate(num.columns):
+            if c in NON_NEGATIVE.get(t, ()):
+                neg[:, j] = vals[:, j] < 0
+        for mask, what in ((bad, "non-finite"), (neg, "negative")):
+            if mask.any():
+                i, j = map(int, np.argwhere(mask)[0])
+                row = df.iloc[i]
+                where = ", ".join(f"{k} {row[k]}" for k in ("year", "place", "origin",
+                                                             "destination", "sector", "from",
+                                                             "to") if k in df.columns)
+                return (f"{results.manifest.get('name', 'run')}: {what} result {vals[i, j]} in "
+                        f"{t}.{num.columns[j]} ({where}; {int(mask.sum())} {what} values in "
+                        f"all)")
+    return None
+
+
+def _check_finite(results: Results) -> None:
+    problem = result_problem(results)
+    if problem:
+        raise ResultsError(f"{problem}; nothing was written")
 
 
 def write_results(results: Results, out, *, force: bool = False) -> Path:

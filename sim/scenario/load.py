@@ -27,6 +27,8 @@ import functools
 import hashlib
 import io
 import math
+import os
+import stat
 import types
 import typing
 from collections.abc import Mapping
@@ -95,6 +97,21 @@ TOP_KEYS = ("schema_version", "name", "description", "extends", "seed", "resolut
 REGION_KEYS = ("places", "sectors", "links", "modes", "place_sectors")
 LINK_ACTIONS = ("open", "upgrade", "close")
 SHARE_TOL = 1e-9
+
+ALLOW_OUTSIDE_ENV = "SIM_ALLOW_OUTSIDE_TABLES"
+"""Set to 1 to let a scenario's CSV tables (and a region pack) lie outside its folder."""
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest scenario, region.yaml or CSV file read (bigger files are refused unread)."""
+MAX_YAML_NODES = 200_000
+"""Largest YAML document after expanding aliases (refuses alias bombs)."""
+MAX_YAML_DEPTH = 64
+"""Deepest nesting of a YAML document."""
+MAX_EXTENDS_DEPTH = 32
+"""Longest ``extends`` chain."""
+YEARS = (1900, 2300)
+"""Calendar years a scenario's time span and policies may name."""
+MAX_YEARS = 300
+"""Longest time span (years)."""
 
 # attribute name <-> key used in files
 _TO_ATTR = {"from": "from_"}
@@ -197,10 +214,81 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _regular_file(path: Path, file, where: str, what: str) -> None:
+    """Refuse special files (devices, pipes, sockets) and oversized files before reading."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ScenarioError(file, where, str(path), f"{what} not found") from None
+    except OSError as e:
+        raise ScenarioError(file, where, str(path), f"cannot read {what}: {e.strerror}") \
+            from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(file, where, str(path), f"{what} is not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(file, where, str(path),
+                            f"{what} is too large ({st.st_size} bytes; at most "
+                            f"{MAX_FILE_BYTES} are read)")
+
+
+def _yaml_size_check(node) -> None:
+    """Refuse documents whose expanded size or depth is unreasonable (alias bombs)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack = [(node, False)]
+    on_path: set[int] = set()
+    while stack:
+        n, done = stack.pop()
+        k = id(n)
+        if done:
+            on_path.discard(k)
+            kids = _yaml_children(n)
+            size[k] = 1 + sum(size[id(c)] for c in kids)
+            depth[k] = 1 + max((depth[id(c)] for c in kids), default=0)
+            if size[k] > MAX_YAML_NODES:
+                raise ValueError(f"the document expands to more than {MAX_YAML_NODES} values "
+                                 f"(aliases repeated many times?)")
+            if depth[k] > MAX_YAML_DEPTH:
+                raise ValueError(f"nesting deeper than {MAX_YAML_DEPTH} levels")
+            continue
+        if k in size:
+            continue
+        if k in on_path:
+            raise ValueError("a recursive alias")
+        on_path.add(k)
+        stack.append((n, True))
+        stack.extend((c, False) for c in _yaml_children(n) if id(c) not in size)
+
+
+def _yaml_children(n) -> list:
+    if isinstance(n, yaml.MappingNode):
+        return [x for kv in n.value for x in kv]
+    if isinstance(n, yaml.SequenceNode):
+        return list(n.value)
+    return []
+
+
+def _load_yaml_text(text: str, path, loader=None):
+    """Parse YAML safely: safe loader, bounded size and depth (ValueError otherwise)."""
+    ld = (loader or yaml.SafeLoader)(text)
+    try:
+        try:
+            node = ld.get_single_node()
+        except RecursionError:
+            raise ValueError(f"nesting deeper than {MAX_YAML_DEPTH} levels") from None
+        if node is None:
+            return None
+        _yaml_size_check(node)
+        return ld.construct_document(node)
+    finally:
+        ld.dispose()
+
+
 def _read_yaml(path: Path) -> dict:
     if path.suffix.lower() not in SUFFIXES:
         raise ScenarioError(path, "(file)", str(path),
                             f"a scenario file must end in {' or '.join(SUFFIXES)}")
+    _regular_file(path, path, "(file)", "file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -208,16 +296,18 @@ def _read_yaml(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(path, "(file)", str(path), f"cannot read file: {e}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        data = _load_yaml_text(text, path, _Loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         lines = text.splitlines()
-        line = lines[mark.line].strip() if mark and mark.line < len(lines) else ""
+        line = lines[mark.line].strip()[:200] if mark and mark.line < len(lines) else ""
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         problem = " ".join(str(x) for x in (e.context, e.problem) if x)
         raise ScenarioError(path, where, line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as e:
         raise ScenarioError(path, "(file)", None, f"invalid YAML: {e}") from None
+    except ValueError as e:
+        raise ScenarioError(path, "(file)", None, f"refused YAML: {e}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -255,6 +345,26 @@ def region_pack_path(spec: str, base_dir: Path) -> Path:
     return PACKS_DIR / spec / "region.yaml"
 
 
+def _outside_allowed() -> bool:
+    return os.environ.get(ALLOW_OUTSIDE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _confined(path: Path, root: Path, file, where: str, what: str) -> Path:
+    """``path`` made absolute; it must lie inside ``root`` (symbolic links followed)."""
+    full = Path(os.path.abspath(path))
+    if not _outside_allowed():
+        try:
+            real, top = full.resolve(), root.resolve()
+        except (OSError, RuntimeError):
+            raise ScenarioError(file, where, str(path), f"cannot resolve {what} path") from None
+        if real != top and top not in real.parents:
+            raise ScenarioError(
+                file, where, str(path),
+                f"{what} lies outside {top}; tables must be inside the folder of the file "
+                f"that names them (set {ALLOW_OUTSIDE_ENV}=1 to allow other places)")
+    return full
+
+
 def _resolve_pack(region: dict, base_dir: Path, file: str) -> dict:
     """Fill region tables not given in the scenario from its ``pack`` (docs/scenarios.md)."""
     spec = region.pop("pack")
@@ -268,10 +378,15 @@ def _resolve_pack(region: dict, base_dir: Path, file: str) -> dict:
         raise ScenarioError(file, "region.pack", spec,
                             f"region pack not found ({path}); built-in packs: "
                             f"{', '.join(known) or 'none'}")
+    if not path.resolve().is_relative_to(PACKS_DIR.resolve()):
+        _confined(path, base_dir, file, "region.pack", "the region pack")
+    _regular_file(path, file, "region.pack", "region pack file")
     try:
-        manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+        manifest = _load_yaml_text(path.read_text(encoding="utf-8"), path)
     except yaml.YAMLError as e:
         raise ScenarioError(str(path), "region.yaml", spec, f"invalid YAML: {e}") from None
+    except (ValueError, OSError) as e:
+        raise ScenarioError(str(path), "region.yaml", spec, f"cannot read: {e}") from None
     tables = manifest.get("tables") if isinstance(manifest, dict) else None
     if not isinstance(tables, dict):
         raise ScenarioError(str(path), "tables", tables,
@@ -280,13 +395,26 @@ def _resolve_pack(region: dict, base_dir: Path, file: str) -> dict:
         if table not in TABLES:
             raise ScenarioError(str(path), f"tables.{table}", f,
                                 f"unknown table (known: {', '.join(TABLES)})")
+        if not isinstance(f, str) or not f.strip():
+            raise ScenarioError(str(path), f"tables.{table}", f,
+                                "expected the path of a CSV file (relative to the pack)")
         if table not in region:
-            region[table] = {"file": str((path.parent / f).absolute())}
+            full = _confined(path.parent / f, path.parent, str(path), f"tables.{table}",
+                             "the table")
+            region[table] = {"file": str(full), _CHECKED: True}
     return region
 
 
+# a key no file can write: marks table paths already resolved and confined (pack tables)
+_CHECKED = object()
+
+
 def _resolve_csv_paths(data: dict, base_dir: Path, file: str = "<scenario>") -> dict:
-    """Make the CSV paths of ``data``'s region tables absolute (relative to ``base_dir``)."""
+    """Make the CSV paths of ``data``'s region tables absolute (relative to ``base_dir``).
+
+    Each path must stay inside ``base_dir`` (or the pack's folder for a pack's tables) unless
+    the environment variable ``SIM_ALLOW_OUTSIDE_TABLES`` is 1.
+    """
     region = data.get("region")
     if not isinstance(region, dict):
         return data
@@ -295,10 +423,15 @@ def _resolve_csv_paths(data: dict, base_dir: Path, file: str = "<scenario>") -> 
         region = _resolve_pack(region, base_dir, file)
     for table in TABLES:
         spec = region.get(table)
-        if isinstance(spec, str):
-            region[table] = {"file": str((base_dir / spec).absolute())}
+        where = f"region.{table}"
+        if isinstance(spec, dict) and spec.get(_CHECKED):
+            region[table] = {k: v for k, v in spec.items() if k != _CHECKED}
+        elif isinstance(spec, str):
+            region[table] = {"file": str(_confined(base_dir / spec, base_dir, file, where,
+                                                   "the table"))}
         elif isinstance(spec, dict) and isinstance(spec.get("file"), str):
-            region[table] = {**spec, "file": str((base_dir / spec["file"]).absolute())}
+            region[table] = {**spec, "file": str(_confined(base_dir / spec["file"], base_dir,
+                                                           file, where + ".file", "the table"))}
     return {**data, "region": region}
 
 
@@ -345,6 +478,9 @@ def _resolve_tree(data: dict, file: str, base_dir: Path, chain: tuple[Path, ...]
             raise ScenarioError(file, where, e, "extends cycle: " + " -> ".join(cycle))
         if not parent.is_file():
             raise ScenarioError(file, where, e, f"parent scenario file not found: {parent}")
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            raise ScenarioError(file, where, e, f"extends chain longer than "
+                                                f"{MAX_EXTENDS_DEPTH} files")
         pdata, porigin = _resolve_tree(_read_yaml(parent), str(parent), parent.parent,
                                        chain + (key,))
         pdata.pop("name", None)  # never inherited
@@ -358,6 +494,9 @@ def _resolve_tree(data: dict, file: str, base_dir: Path, chain: tuple[Path, ...]
 def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
     """Rows of a region-table CSV file as ``(record, location)`` pairs."""
     path = Path(file)
+    if path.suffix.lower() != ".csv":
+        loc.fail(file, "a region table file must end in .csv")
+    _regular_file(path, loc.file, loc.describe(), "CSV file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -374,6 +513,11 @@ def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
         raise ScenarioError(file, f"{name} row 0", None, "empty CSV file (no header row)")
     header = [h.strip() for h in rows[0]]
     known = {_TO_KEY.get(f.name, f.name) for f in dataclasses.fields(cls)}
+    if not known & set(header):
+        # not a region table: say so without echoing any of its content
+        raise ScenarioError(file, f"{name} row 0", None,
+                            f"not a {cls.__name__} table: its first row names none of the "
+                            f"columns {', '.join(sorted(known))}")
     keep = []
     for j, col in enumerate(header):
         if col in header[:j]:
@@ -534,17 +678,22 @@ _GE2 = _rule(lambda x: x >= 2, "must be >= 2")
 _UNIT = _rule(lambda x: 0 <= x <= 1, "must be in [0, 1]")
 _UNIT_OPEN = _rule(lambda x: 0 <= x < 1, "must be in [0, 1)")
 _UNIT_LOPEN = _rule(lambda x: 0 < x <= 1, "must be in (0, 1]")
+_GROWTH = _rule(lambda x: -0.2 <= x <= 0.2, "must be in [-0.2, 0.2] (a yearly rate)")
+_YEAR = _rule(lambda x: YEARS[0] <= x <= YEARS[1], f"must be a year in [{YEARS[0]}, {YEARS[1]}]")
+_MAX_AGENTS = 10_000_000
 _LAT = _rule(lambda x: -90 <= x <= 90, "must be in [-90, 90]")
 _LON = _rule(lambda x: -180 <= x <= 180, "must be in [-180, 180]")
 
 _RULES: dict[type, dict[str, tuple]] = {
     Place: {"lat": _LAT, "lon": _LON, "mobile_pop": _GE0, "ag_pop": _GE0,
             "productivity": _GT0, "amenity": _GT0, "ag_productivity": _GT0, "land": _GT0,
-            "wage": _GT0, "gdp": _GE0},
+            "wage": _GT0, "gdp": _GE0, "natural_growth": _GROWTH, "gdp_growth": _GROWTH},
     Sector: {"sigma": _GT1, "expenditure_share": _UNIT, "fixed_cost": _GT0,
-             "trade_cost_scale": _GE0, "energy_share": _UNIT_OPEN},
+             "trade_cost_scale": _GE0, "energy_share": _UNIT_OPEN,
+             "tfp_growth": _GROWTH},
     PlaceSector: {"productivity": _GT0, "supply_share": _UNIT},
-    Link: {"km": _GE0, "hours": _GE0, "fixed_cost": _GE0, "capacity": _GT0},
+    Link: {"km": _GE0, "hours": _GE0, "fixed_cost": _GE0, "capacity": _GT0, "opened": _YEAR,
+           "closed": _YEAR},
     Mode: {"cost_per_km_freight": _GE0, "cost_per_km_passenger": _GE0,
            "terminal_cost_freight": _GE0, "terminal_cost_passenger": _GE0},
     Parameters: {"agriculture_share": _UNIT_OPEN, "housing_share": _UNIT_OPEN,
@@ -559,11 +708,19 @@ _RULES: dict[type, dict[str, tuple]] = {
                  "firm_entry_logit": _GT0,
                  "firm_entry_cost": _GE0, "firm_relocation_share": _UNIT,
                  "firm_moving_cost": _GE0, "productivity_persistence": _UNIT_OPEN,
-                 "productivity_dispersion": _GE0, "productivity_levels": _GE2,
-                 "firm_spinup_max": _GE0},
-    Agents: {"households": _GE1, "firms": _GE1},
-    Solver: {"tol": _GT0, "max_iter": _GE1, "damping": _UNIT_LOPEN, "anderson": _GE0},
-    Policy: {"cost_cny": _GE0},
+                 "productivity_dispersion": _GE0,
+                 "productivity_levels": _rule(lambda x: 2 <= x <= 101, "must be in [2, 101]"),
+                 "firm_spinup_max": _rule(lambda x: 0 <= x <= 100_000,
+                                          "must be in [0, 100000]")},
+    Agents: {"households": _rule(lambda x: 1 <= x <= _MAX_AGENTS,
+                                 f"must be in [1, {_MAX_AGENTS}]"),
+             "firms": _rule(lambda x: 1 <= x <= _MAX_AGENTS, f"must be in [1, {_MAX_AGENTS}]")},
+    Solver: {"tol": _GT0, "max_iter": _rule(lambda x: 1 <= x <= 1_000_000,
+                                            "must be in [1, 1000000]"),
+             "damping": _UNIT_LOPEN, "anderson": _rule(lambda x: 0 <= x <= 50,
+                                                       "must be in [0, 50]")},
+    TimeSpan: {"start": _YEAR, "end": _YEAR},
+    Policy: {"cost_cny": _GE0, "start": _YEAR, "end": _YEAR},
     LinkPolicy: {"km": _GE0, "hours": _GE0, "fixed_cost": _GE0, "capacity": _GT0},
     ProductivityPolicy: {"factor": _GT0, "phase_in": _GE0},
     AmenityPolicy: {"factor": _GT0, "phase_in": _GE0},
@@ -839,8 +996,12 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
 
     tloc = root.at("time")
     time = _record(TimeSpan, _mapping(data.get("time"), tloc, "start, end"), tloc)
+    _check_rules(time, tloc)
     if time.start > time.end:
         tloc.at("end").fail(time.end, f"must be >= time.start ({time.start})")
+    if time.end - time.start > MAX_YEARS:
+        tloc.at("end").fail(time.end, f"a time span of at most {MAX_YEARS} years is simulated "
+                                      f"(time.start is {time.start})")
 
     ploc = root.at("parameters")
     par = _record(Parameters, _mapping(data.get("parameters"), ploc, "parameters"), ploc)
@@ -868,6 +1029,11 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
 
     region = _region(data.get("region"), root.at("region"), par)
     policies = _policies(data.get("policies"), root.at("policies"), region)
+    for i, pol in enumerate(policies):
+        if pol.start > time.end:
+            root.at("policies", i, "start").fail(
+                pol.start, f"after the scenario's last year ({time.end}): the policy would "
+                           f"never take effect")
     gloc = root.at("groups")
     groups = []
     internal_ids = {p.id for p in region.places if not p.external}
