@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -232,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(e: BaseException) -> str:
+    return re.sub(r"\s*\n\s*", " ", str(e)).strip()
+
+
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null, so that flushing at exit after a closed pipe says nothing."""
     try:
@@ -254,7 +259,7 @@ def main(argv=None) -> int:
         sys.stdout.flush()
         return code
     except SimError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -263,7 +268,7 @@ def main(argv=None) -> int:
         _quiet_stdout()
         return 141
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""

@@ -472,6 +472,9 @@ def _resolve_tree(data: dict, file: str, base_dir: Path, chain: tuple[Path, ...]
             raise ScenarioError(file, where, e, "must be the path of a parent scenario file "
                                                 "(or a list of them)")
         parent = base_dir / e
+        if parent.suffix.lower() not in SUFFIXES:
+            raise ScenarioError(file, where, e, f"a parent scenario file must end in "
+                                                f"{' or '.join(SUFFIXES)}")
         key = parent.resolve()
         if key in chain:
             cycle = [p.name for p in chain[chain.index(key):]] + [key.name]
