@@ -217,3 +217,55 @@ def vectorized_entry_probs(kw, rules):
                     kw["subsidy"])
     return decision_probabilities(v, rules, kw["eligible"], kw["entry_cost"],
                                   size=kw["size"]).entry
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MB (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def rss_slope(run, n: int, *, warmup: int = 2) -> dict:
+    """Call ``run()`` ``warmup + n`` times; the RSS growth per call (MB) over the last ``n``.
+
+    The slope is a least-squares line through the RSS after each call (after a garbage
+    collection), so one-off allocations (imports, caches filled by the first runs) do not count.
+    """
+    import gc
+
+    for _ in range(warmup):
+        run()
+    gc.collect()
+    xs = []
+    for _ in range(n):
+        run()
+        gc.collect()
+        xs.append(rss_mb())
+    xs = np.asarray(xs)
+    slope = float(np.polyfit(np.arange(n), xs, 1)[0]) if n >= 2 else float("nan")
+    return {"runs": n, "rss_first_mb": float(xs[0]), "rss_last_mb": float(xs[-1]),
+            "slope_mb_per_run": slope}
+
+
+def calibrated_toy(path) -> Scenario:
+    """A quick calibrated scenario: the example region with observed GDP.
+
+    ``path`` is ``scenarios/example.yaml``; its internal places get an observed GDP and the
+    scenario ``calibrate: true``.
+    """
+    import dataclasses
+
+    from sim.scenario.load import load_scenario
+
+    sc = load_scenario(path)
+    gdp = {"core": 600.0, "east": 150.0, "south": 70.0, "remote": 30.0}
+    places = tuple(dataclasses.replace(p, gdp=gdp[p.id]) if p.id in gdp else p
+                   for p in sc.region.places)
+    return dataclasses.replace(sc, calibrate=True,
+                               region=dataclasses.replace(sc.region, places=places))
