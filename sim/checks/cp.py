@@ -18,15 +18,25 @@ on phi then finds the break point (symmetric state loses stability) and the sust
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import brentq
 
 from sim.engine.model import SimModel
+from sim.errors import SimError
 from sim.scenario.load import load_scenario
 from sim.scenario.schema import Scenario
 
+MAX_YEARS = 200
+"""Most annual steps of one stability test (the test usually resolves within a few dozen)."""
+RESOLVE_FACTOR = 1.001
+"""A perturbation that grows (shrinks) by this factor is growing (shrinking): its growth rate
+is resolved (a relative change of 1e-3 is far above the solver's noise, tol 1e-12 against a
+perturbation of 1e-6 or more)."""
+PHI_MIN = 1e-8
+"""Lower end of the bisection on phi."""
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "validation" / "cp.yaml"
 
 
@@ -82,11 +92,18 @@ def cp_scenario(base: Scenario, sigma: float, mu: float, phi: float) -> Scenario
     return dataclasses.replace(base, region=region, parameters=par)
 
 
+def _model(scenario: Scenario, lam0: float, years: int) -> SimModel:
+    mu = scenario.region.sectors[0].expenditure_share
+    start = scenario.time.start
+    sc = dataclasses.replace(scenario, time=dataclasses.replace(scenario.time,
+                                                                end=start + years))
+    return SimModel(sc, end_year=start + years,
+                    mobile0=np.array([mu * lam0, mu * (1.0 - lam0)]))
+
+
 def simulate_share(scenario: Scenario, lam0: float, years: int) -> float:
     """Run the engine's dynamics from lambda0 (share of mobile workers in region 1)."""
-    mu = scenario.region.sectors[0].expenditure_share
-    model = SimModel(scenario, end_year=scenario.time.start + years,
-                     mobile0=np.array([mu * lam0, mu * (1.0 - lam0)]))
+    model = _model(scenario, lam0, years)
     try:
         while not model.done:
             model.step()
@@ -96,31 +113,88 @@ def simulate_share(scenario: Scenario, lam0: float, years: int) -> float:
         model.release()
 
 
-def symmetric_stable(base, sigma, mu, phi, *, eps=1e-6, years=8) -> bool:
+def perturbation_grows(scenario: Scenario, lam0: float, target: float, *,
+                       years: int = MAX_YEARS, factor: float = RESOLVE_FACTOR) -> bool:
+    """Whether the deviation of lambda from ``target`` grows under the engine's dynamics.
+
+    Steps until the growth rate is resolved: the deviation has grown or shrunk by ``factor``
+    (or, after ``years`` steps at the latest, by the sign of its change). Close to a
+    bifurcation the rate tends to zero, so the number of steps adapts instead of being fixed.
+    """
+    model = _model(scenario, lam0, years)
+    d0 = abs(lam0 - target)
+    d = d0
+    try:
+        while not model.done:
+            model.step()
+            L = model.mobile
+            d = abs(float(L[0] / L.sum()) - target)
+            if d > d0 * factor:
+                return True
+            if d < d0 / factor:
+                return False
+        return d > d0
+    finally:
+        model.release()
+
+
+def symmetric_stable(base, sigma, mu, phi, *, eps=1e-6, years=MAX_YEARS) -> bool:
     """True if a perturbation of the symmetric state shrinks under the engine's dynamics."""
-    lam = simulate_share(cp_scenario(base, sigma, mu, phi), 0.5 + eps, years)
-    return abs(lam - 0.5) < eps
+    return not perturbation_grows(cp_scenario(base, sigma, mu, phi), 0.5 + eps, 0.5,
+                                  years=years)
 
 
-def agglomeration_stable(base, sigma, mu, phi, *, eps=1e-6, years=8) -> bool:
+def agglomeration_stable(base, sigma, mu, phi, *, eps=1e-6, years=MAX_YEARS) -> bool:
     """True if a perturbation of full agglomeration (lambda = 1 - eps) shrinks."""
-    lam = simulate_share(cp_scenario(base, sigma, mu, phi), 1.0 - eps, years)
-    return (1.0 - lam) < eps
+    return not perturbation_grows(cp_scenario(base, sigma, mu, phi), 1.0 - eps, 1.0,
+                                  years=years)
 
 
 def _bisect(pred, lo, hi, iters):
-    """Boundary of a predicate that is False on lo's side and True on hi's side."""
+    """Boundary of a predicate that is False on lo's side and True on hi's side.
+
+    Bisects log(phi): the bracket shrinks by the same factor at every scale, so a sustain
+    point of 3e-5 is found to the same relative accuracy as a break point of 0.3.
+    """
+    a, b = np.log(lo), np.log(hi)
     for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        if pred(mid):
-            hi = mid
+        mid = 0.5 * (a + b)
+        if pred(float(np.exp(mid))):
+            b = mid
         else:
-            lo = mid
-    return 0.5 * (lo + hi)
+            a = mid
+    return float(np.exp(0.5 * (a + b)))
 
 
-def cp_check(sigma: float, mu: float, *, scenario=None, eps: float = 1e-6, years: int = 8,
-             iters: int = 30) -> dict:
+def check_pair(sigma: float, mu: float) -> None:
+    """Refuse (sigma, mu) pairs the check cannot resolve, with the reason.
+
+    Raises
+    ------
+    sim.errors.SimError
+        sigma <= 1; mu outside (0, rho) with rho = (sigma - 1)/sigma (at mu >= rho the
+        "no black hole" condition fails: there is no break point); or a sustain point below
+        ``PHI_MIN`` (trade costs tau = phi**(1/(1 - sigma)) beyond what the equilibrium
+        solver represents accurately).
+    """
+    if not (math.isfinite(sigma) and math.isfinite(mu)) or sigma <= 1.0:
+        raise SimError(f"check cp: sigma = {sigma!r}: must be a number > 1")
+    rho = (sigma - 1.0) / sigma
+    if not 0.0 < mu < rho:
+        raise SimError(f"check cp: mu = {mu!r}: must be in (0, (sigma - 1)/sigma) = "
+                       f"(0, {rho:.6g}) at sigma = {sigma!r} (the no-black-hole condition; "
+                       f"otherwise the symmetric state is never stable)")
+    ps = phi_sustain_closed_form(sigma, mu)
+    if ps < PHI_MIN * 10:
+        tau = ps ** (1.0 / (1.0 - sigma))
+        raise SimError(f"check cp: (sigma, mu) = ({sigma!r}, {mu!r}): the sustain point "
+                       f"phi_S = {ps:.3g} needs trade costs tau = {tau:.3g}, beyond what the "
+                       f"check resolves (phi_S >= {PHI_MIN * 10:g}); take mu further below "
+                       f"(sigma - 1)/sigma or a larger sigma")
+
+
+def cp_check(sigma: float, mu: float, *, scenario=None, eps: float = 1e-6,
+             years: int = MAX_YEARS, iters: int = 30) -> dict:
     """Numeric break and sustain points by simulation, next to the closed forms.
 
     Parameters
@@ -132,7 +206,8 @@ def cp_check(sigma: float, mu: float, *, scenario=None, eps: float = 1e-6, years
     eps : float
         Size of the perturbation of lambda.
     years : int
-        Annual steps simulated per stability test.
+        Most annual steps per stability test (each test steps until the perturbation has
+        doubled or halved).
     iters : int
         Bisection steps on phi in (0, 1): the bracket shrinks to 2**-iters.
 
@@ -142,15 +217,18 @@ def cp_check(sigma: float, mu: float, *, scenario=None, eps: float = 1e-6, years
         ``phi_break_numeric``, ``phi_break_closed_form``, ``phi_sustain_numeric``,
         ``phi_sustain_closed_form``, their relative errors, and the settings.
     """
+    check_pair(sigma, mu)
     base = scenario if isinstance(scenario, Scenario) else load_scenario(
         Path(scenario) if scenario is not None else DEFAULT_SCENARIO)
-    lo, hi = 1e-6, 1.0 - 1e-6
+    lo, hi = PHI_MIN, 1.0 - 1e-6
     # symmetric state: stable below phi_B -> predicate "unstable" is True above it
     phi_b = _bisect(lambda p: not symmetric_stable(base, sigma, mu, p, eps=eps, years=years),
                     lo, hi, iters)
     # full agglomeration: stable above phi_S
-    phi_s = _bisect(lambda p: agglomeration_stable(base, sigma, mu, p, eps=eps, years=years),
-                    lo, hi, iters)
+    # the perturbation of full agglomeration shrinks with phi: at small phi the periphery's
+    # real wage is linear in its share only very close to lambda = 1
+    phi_s = _bisect(lambda p: agglomeration_stable(base, sigma, mu, p, eps=eps * min(1.0, p),
+                                                   years=years), lo, hi, iters)
     cb, cs = phi_break_closed_form(sigma, mu), phi_sustain_closed_form(sigma, mu)
     return {
         "sigma": sigma, "mu": mu,
