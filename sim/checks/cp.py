@@ -184,13 +184,14 @@ def check_pair(sigma: float, mu: float) -> None:
         raise SimError(f"check cp: mu = {mu!r}: must be in (0, (sigma - 1)/sigma) = "
                        f"(0, {rho:.6g}) at sigma = {sigma!r} (the no-black-hole condition; "
                        f"otherwise the symmetric state is never stable)")
-    ps = phi_sustain_closed_form(sigma, mu)
-    if ps < PHI_MIN * 10:
-        tau = ps ** (1.0 / (1.0 - sigma))
+    floor = PHI_MIN * 10
+    # the sustain condition is positive below phi_S: phi_S < floor if it is not positive there
+    if (1 + mu) / 2 * floor ** (1 + mu / rho) + (1 - mu) / 2 * floor ** (mu / rho - 1) <= 1:
+        tau = floor ** (1.0 / (1.0 - sigma))
         raise SimError(f"check cp: (sigma, mu) = ({sigma!r}, {mu!r}): the sustain point "
-                       f"phi_S = {ps:.3g} needs trade costs tau = {tau:.3g}, beyond what the "
-                       f"check resolves (phi_S >= {PHI_MIN * 10:g}); take mu further below "
-                       f"(sigma - 1)/sigma or a larger sigma")
+                       f"lies below phi = {floor:g} (trade costs tau above {tau:.3g}), beyond "
+                       f"what the check resolves; take mu further below (sigma - 1)/sigma or "
+                       f"a larger sigma")
 
 
 def cp_check(sigma: float, mu: float, *, scenario=None, eps: float = 1e-6,
