@@ -472,6 +472,14 @@ def effects(policy, baseline, *, rate=DISCOUNT_RATE) -> pd.DataFrame:
         rows.append(("welfare: equivalent variation", "%", wd["equivalent variation (%)"]))
         for k in ("total", "real income", "amenities", "mobility option value"):
             rows.append((f"welfare change: {k}", "log points x 100", wd[k]))
+    elif "welfare" in P.columns:  # results without utilities: the mean-welfare ratio
+        y1 = years[-1]
+
+        def w(df):
+            f = df[df["year"] == y1]
+            return (f["welfare"] * f["mobile"]).sum() / f["mobile"].sum()
+
+        rows.append(("welfare: equivalent variation", "%", 100 * (w(P) / w(B) - 1)))
     if "price_index" in P.columns:
         rgain = real_gdp(policy) - real_gdp(baseline)
         rows.append((f"cumulative real GDP gain ({int(years[0])} prices)", "bn CNY",
