@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.engine.model import SimModel
 from sim.errors import SimError
-from sim.kernels.equilibrium import solve_equilibrium
+from sim.kernels.equilibrium import partner_trade, solve_equilibrium
 from sim.kernels.households import continuum_step, status_probabilities
 from sim.kernels.migration import size_weights, utility
 from sim.scenario.schema import Scenario
@@ -150,9 +150,12 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
     return lb, lx, net_mig, err_m, err_s, ext_ids
 
 
-def _with_fundamentals(sc: Scenario, prod: dict, amen: dict) -> Scenario:
+def _with_fundamentals(sc: Scenario, prod: dict, amen: dict, income: dict | None = None
+                       ) -> Scenario:
+    income = income or {}
     places = tuple(dataclasses.replace(p, productivity=float(prod.get(p.id, p.productivity)),
-                                       amenity=float(amen.get(p.id, p.amenity)))
+                                       amenity=float(amen.get(p.id, p.amenity)),
+                                       gdp=income.get(p.id, p.gdp))
                    for p in sc.region.places)
     return dataclasses.replace(sc, region=dataclasses.replace(sc.region, places=places))
 
@@ -273,11 +276,40 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
     amen = {p.id: p.amenity for p in internal}
     par = sc.parameters
     bh = par.housing_share
-    err_g = np.inf
+    # customs targets [C3]: partners' income (demand) and productivity (supply)
+    partners = [p for p in reg.places if p.external and (p.trade_exports is not None
+                                                         or p.trade_imports is not None)]
+    income = {p.id: p.gdp for p in partners}
+    for p in partners:
+        prod[p.id] = p.productivity
+    err_g = err_t = np.inf
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
-        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen))
+        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen, income))
         idx = np.array([st.place_index[i] for i in ids])
+        errs_t, trade_updates = [], {}
+        if partners:
+            ex, im = partner_trade(eq, inp)
+            sig_bar = float(np.average(st.sigma, weights=st.beta))
+            for p in partners:
+                j = st.place_index[p.id]
+                if p.trade_exports is not None:
+                    if ex[j] <= 0:
+                        raise CalibrationError(f"place {p.id!r}: no exports reach it in the "
+                                               f"base year (unreachable?), cannot match "
+                                               f"trade_exports {p.trade_exports}")
+                    errs_t.append(np.log(ex[j] / p.trade_exports))
+                    trade_updates.setdefault(p.id, [1.0, 1.0])[0] = \
+                        (p.trade_exports / ex[j]) ** damping
+                if p.trade_imports is not None:
+                    if im[j] <= 0:
+                        raise CalibrationError(f"place {p.id!r}: no imports come from it in "
+                                               f"the base year, cannot match trade_imports "
+                                               f"{p.trade_imports}")
+                    errs_t.append(np.log(im[j] / p.trade_imports))
+                    trade_updates.setdefault(p.id, [1.0, 1.0])[1] = \
+                        (p.trade_imports / im[j]) ** (damping / (sig_bar - 1.0))
+        err_t = float(np.max(np.abs(errs_t))) if errs_t else 0.0
         ag = (inp.ag_wage * inp.ag_workers)[idx]
         labour = eq.income[idx] * (1.0 - bh) - ag
         gdp = eq.income[idx]
@@ -295,18 +327,22 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
             sig = float(np.average(st.sigma, weights=np.maximum(eq.employment[k], 1e-300)))
             updates[pid] = (need / labour[j]) ** (damping * sig / (sig - 1.0))
         err_g = float(np.max(np.abs(errs))) if errs else 0.0
-        if err_g < tol:
+        if err_g < tol and err_t < tol:
             break
         for pid, f in updates.items():
             prod[pid] *= f
+        for pid, (fy, fa) in trade_updates.items():
+            income[pid] *= fy
+            prod[pid] *= fa
     else:
         raise CalibrationError(f"GDP inversion did not converge in {max_iter} iterations "
-                               f"(max relative error {err_g:.2e})")
+                               f"(max relative error {err_g:.2e}, max log error of partner "
+                               f"trade {err_t:.2e})")
     net_mig = np.zeros(len(ids))
     err_m = 0.0
     if par.migration_rule == "logit" and par.firm_dynamics != "free_entry":
         # amenities must make the actual model's base year stationary: use its real incomes
-        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen),
+        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen, income),
                                                    free_entry=False)
     share_err = 0.0
     if par.migration_rule == "logit":
@@ -318,7 +354,7 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
         for j, pid in enumerate(ext_ids):
             amen[pid] = amen.get(pid, st.amenity[st.place_index[pid]]) * float(np.exp(lx[j]))
         net_mig[inp.mobile[idx] > 0] = res
-    calibrated = _with_fundamentals(sc, prod, amen)
+    calibrated = _with_fundamentals(sc, prod, amen, income)
     report = pd.DataFrame({
         "place": ids,
         "gdp_observed": [target.get(i, np.nan) for i in ids],
@@ -330,5 +366,8 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
     })
     report["gdp_rel_error"] = report["gdp_model"] / report["gdp_observed"] - 1.0
     report.attrs.update(iterations=it, max_gdp_rel_error=err_g, max_net_migration_share=err_m,
+                        max_partner_trade_log_error=err_t,
+                        partners={p.id: {"income": income[p.id], "productivity": prod[p.id]}
+                                  for p in partners},
                         max_migration_share_log_error=share_err)
     return calibrated, report
