@@ -130,6 +130,30 @@ def _innovation_factor(prim, net, par):
     return np.exp(log_f)
 
 
+_SPINUP_MEMO: dict = {}
+"""Base-year firm spin-ups by content of their inputs (a plan and its baseline, or a
+calibration and its run, share one); at most 4 are kept."""
+
+
+def _spinup_key(inp, prim, par, slv) -> str:
+    """Digest of everything the base-year firm spin-up depends on."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in dataclasses.fields(inp):  # every input of the equilibrium
+        v = getattr(inp, f.name)
+        h.update(f.name.encode())
+        if isinstance(v, np.ndarray):
+            h.update(str(v.dtype).encode() + str(v.shape).encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        else:
+            h.update(repr(v).encode())
+    for v in (prim.subsidy, prim.entry_cost, prim.extra_entrants):
+        h.update(np.ascontiguousarray(v).tobytes())
+    h.update(repr((par, slv)).encode())
+    return h.hexdigest()
+
+
 class SimModel(mesa.Model):
     """Spatial general-equilibrium model of a region, stepped annually.
 
@@ -216,6 +240,24 @@ class SimModel(mesa.Model):
             profit_noise=par.firm_profit_noise)
         slv = self.scenario.solver
         inp, prim, _ = self.equilibrium_inputs(free_entry=True)
+        key = _spinup_key(inp, prim, par, slv)
+        hit = _SPINUP_MEMO.get(key)
+        if hit is not None:  # the same base year was spun up before in this process
+            M, self.entry_pool, self._wage, self.spinup_rounds = (
+                hit[0].copy(), hit[1].copy(), hit[2].copy(), hit[3])
+            self.firms = AggregateFirms(M, self.zeta)
+        else:
+            self._spin_up(inp, pi, par, slv, st)
+            if len(_SPINUP_MEMO) >= 4:
+                _SPINUP_MEMO.pop(next(iter(_SPINUP_MEMO)))
+            _SPINUP_MEMO[key] = (self.firms.M.copy(), self.entry_pool.copy(),
+                                 self._wage.copy(), self.spinup_rounds)
+        if agents:
+            self.firms = AgentFirms(self.streams["firms"], self.firms.M, self.zeta,
+                                    self.scenario.agents.firms)
+
+    def _spin_up(self, inp, pi, par, slv, st) -> None:
+        """The base-year firm spin-up itself (see :meth:`_init_firms`)."""
         eq = solve_equilibrium(inp, tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
                                anderson=slv.anderson, year=self.year)
         M = np.where(st.internal[:, None], eq.firms, 0.0)
@@ -235,9 +277,6 @@ class SimModel(mesa.Model):
             self.spinup_rounds = r
             if np.max(np.abs(self.firms.M - before)) <= 1e-6 * np.max(before):
                 break
-        if agents:
-            self.firms = AgentFirms(self.streams["firms"], self.firms.M, self.zeta,
-                                    self.scenario.agents.firms)
 
     def _decisions(self, eq, prim):
         """Per-type firm decision probabilities given this year's equilibrium."""
