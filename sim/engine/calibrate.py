@@ -187,6 +187,39 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
     return lb, lx, net_mig, err_m, err_s, ext_ids
 
 
+def _partner_updates(partners, eq, inp, st, damping):
+    """Log errors and damped updates of partner income and productivity [C3].
+
+    Exports to a partner scale with its income (demand): ``Y_j <- Y_j (target/model)^d``;
+    imports from it with its productivity to the power sigma - 1 (supply):
+    ``A_j <- A_j (target/model)^(d/(sigma - 1))``.
+
+    Returns
+    -------
+    errors : list of float
+    updates : dict of id -> [income factor, productivity factor]
+    """
+    if not partners:
+        return [], {}
+    flows = dict(zip(("trade_exports", "trade_imports"), partner_trade(eq, inp), strict=True))
+    power = {"trade_exports": damping,
+             "trade_imports": damping / (float(np.average(st.sigma, weights=st.beta)) - 1.0)}
+    slot = {"trade_exports": 0, "trade_imports": 1}
+    errs, updates = [], {}
+    for p in partners:
+        j = st.place_index[p.id]
+        for field, model in flows.items():
+            target = getattr(p, field)
+            if target is None:
+                continue
+            if model[j] <= 0:
+                raise CalibrationError(f"place {p.id!r}: no base-year trade with it "
+                                       f"(unreachable?), cannot match {field} {target}")
+            errs.append(np.log(model[j] / target))
+            updates.setdefault(p.id, [1.0, 1.0])[slot[field]] = (target / model[j]) ** power[field]
+    return errs, updates
+
+
 def _with_fundamentals(sc: Scenario, prod: dict, amen: dict, income: dict | None = None
                        ) -> Scenario:
     income = income or {}
@@ -349,28 +382,7 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
             eq, inp, prim, net, st = _solve_base(model, sc, wage0=wage)
             wage = eq.wage
             idx = np.array([st.place_index[i] for i in ids])
-            errs_t, trade_updates = [], {}
-            if partners:
-                ex, im = partner_trade(eq, inp)
-                sig_bar = float(np.average(st.sigma, weights=st.beta))
-                for p in partners:
-                    j = st.place_index[p.id]
-                    if p.trade_exports is not None:
-                        if ex[j] <= 0:
-                            raise CalibrationError(f"place {p.id!r}: no exports reach it in the "
-                                                   f"base year (unreachable?), cannot match "
-                                                   f"trade_exports {p.trade_exports}")
-                        errs_t.append(np.log(ex[j] / p.trade_exports))
-                        trade_updates.setdefault(p.id, [1.0, 1.0])[0] = \
-                            (p.trade_exports / ex[j]) ** damping
-                    if p.trade_imports is not None:
-                        if im[j] <= 0:
-                            raise CalibrationError(f"place {p.id!r}: no imports come from it in "
-                                                   f"the base year, cannot match trade_imports "
-                                                   f"{p.trade_imports}")
-                        errs_t.append(np.log(im[j] / p.trade_imports))
-                        trade_updates.setdefault(p.id, [1.0, 1.0])[1] = \
-                            (p.trade_imports / im[j]) ** (damping / (sig_bar - 1.0))
+            errs_t, trade_updates = _partner_updates(partners, eq, inp, st, damping)
             err_t = float(np.max(np.abs(errs_t))) if errs_t else 0.0
             ag = (inp.ag_wage * inp.ag_workers)[idx]
             labour = eq.income[idx] * (1.0 - bh) - ag
