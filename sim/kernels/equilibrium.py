@@ -12,6 +12,7 @@ groups (sectors sharing sigma and trade-cost scale share one matrix ``T = tau**(
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,11 +245,17 @@ def market_access(demand, freeness, group):
     return _apply_freeness(demand, freeness, group, transpose=False)
 
 
+@functools.lru_cache(maxsize=64)
+def _group_columns(key: bytes) -> tuple:
+    """(group, sector indices) pairs of a group vector (cached: loop-invariant in a solve)."""
+    group = np.frombuffer(key, dtype=np.int64)
+    return tuple((int(g), np.flatnonzero(group == g)) for g in np.unique(group))
+
+
 def _apply_freeness(x, freeness, group, *, transpose):
     """T_g^T x (price indices) or T_g x (market access) per trade-cost group; -1: identity."""
     out = np.empty_like(x)
-    for g in np.unique(group):
-        ks = np.flatnonzero(group == g)
+    for g, ks in _group_columns(np.asarray(group, dtype=np.int64).tobytes()):
         if g < 0:
             out[:, ks] = x[:, ks]
         else:
