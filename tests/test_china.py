@@ -50,7 +50,7 @@ def scenario():
 
 @pytest.fixture(scope="module")
 def results(scenario):
-    # calibrated, 2 years (2020-2021): the run the checks below share (~25 s at 340 places)
+    # calibrated, 2 years (2020-2021): the run the checks below share (~6 s at 340 places)
     return sim.run_scenario(scenario, end_year=2021)
 
 

@@ -11,15 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # scenarios/sweeps/ holds sweep files (docs/sweeps.md), run by tests/test_sweep.py
 FILES = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml")
                if "sweeps" not in p.relative_to(ROOT / "scenarios").parts)
-# the national pack's baseline (340 places, ~20 s to calibrate) runs in tests/test_china.py
-RUN_HERE = [p for p in FILES if p.name != "china_baseline.yaml"]
 
 
 def test_there_are_scenarios():
     assert len(FILES) >= 4
 
 
-@pytest.mark.parametrize("path", RUN_HERE, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_scenario_runs(path):
     sc = sim.load_scenario(path)
     res = sim.run_scenario(sc, end_year=sc.time.start + 3)
