@@ -435,8 +435,11 @@ parameters:
 
 @pytest.mark.parametrize("cmd", ["run", "sweep"])
 def test_ctrl_c_ends_in_one_line_and_130(cmd, tmp_path):
-    if cmd == "run":
-        args = ["run", ROOT / "scenarios" / "plan.yaml", "--out", tmp_path / "r", "--quiet"]
+    if cmd == "run":  # agent resolution over 280 years: long enough to be interrupted
+        f = tmp_path / "long.yaml"
+        f.write_text(f"schema_version: 1\nextends: {ROOT / 'scenarios' / 'example_agents.yaml'}"
+                     f"\nname: long\ntime: {{start: 2020, end: 2300}}\n")
+        args = ["run", f, "--out", tmp_path / "r", "--quiet"]
     else:
         f = tmp_path / "slow.yaml"
         f.write_text(SLOW_SWEEP)
@@ -445,7 +448,7 @@ def test_ctrl_c_ends_in_one_line_and_130(cmd, tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
-    time.sleep(3.0)
+    time.sleep(2.5)
     os.killpg(p.pid, signal.SIGINT)  # like Ctrl-C: the whole process group
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
@@ -453,6 +456,7 @@ def test_ctrl_c_ends_in_one_line_and_130(cmd, tmp_path):
     if cmd == "run":
         assert not (tmp_path / "r").exists()
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
+    assert p.returncode == 130
 
 
 def test_closed_pipe_is_quiet(tmp_path):
