@@ -685,8 +685,8 @@ _GE2 = _rule(lambda x: x >= 2, "must be >= 2")
 _UNIT = _rule(lambda x: 0 <= x <= 1, "must be in [0, 1]")
 _UNIT_OPEN = _rule(lambda x: 0 <= x < 1, "must be in [0, 1)")
 _UNIT_LOPEN = _rule(lambda x: 0 < x <= 1, "must be in (0, 1]")
-_GROWTH = _rule(lambda x: -0.2 <= x <= 0.2, "must be in [-0.2, 0.2] (a yearly rate)")
-_YEAR = _rule(lambda x: YEARS[0] <= x <= YEARS[1], f"must be a year in [{YEARS[0]}, {YEARS[1]}]")
+_GROWTH = _rule(lambda x: -0.2 <= x <= 0.2, "must be in [-0.2, 0.2]")  # a yearly rate
+_YEAR = _rule(lambda x: YEARS[0] <= x <= YEARS[1], f"must be in [{YEARS[0]}, {YEARS[1]}]")
 _MAX_AGENTS = 10_000_000
 _LAT = _rule(lambda x: -90 <= x <= 90, "must be in [-90, 90]")
 _LON = _rule(lambda x: -180 <= x <= 180, "must be in [-180, 180]")
