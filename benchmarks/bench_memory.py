@@ -4,7 +4,7 @@
 household and 20,000 firm agents, 3 years) and 100 calibrated Jilin baseline runs (calibration
 and the base year). The slope is stored in the benchmark's ``extra_info`` and printed (``-s``).
 Mesa 3.3 keeps every ``Model`` alive; ``SimModel.release()`` drops the heavy state of the run's
-own model, but calibration builds further models per run.
+own model, and calibration builds its base-year model once.
 """
 
 import dataclasses
