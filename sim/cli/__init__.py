@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,26 +22,48 @@ from sim import __version__
 from sim.errors import SimError
 
 
+def _run_or_reuse(sc, out: Path, args, what: str):
+    """Run ``sc`` unless ``out`` already holds the identical run (then load and say so).
+
+    Returns (results, reused). An existing folder with a different run is an error without
+    ``--force``.
+    """
+    from sim.engine.runner import run_identity, run_scenario, same_run
+    from sim.results import MANIFEST, ResultsError, load_results
+
+    if out.exists() and not args.force:
+        try:
+            manifest = json.loads((out / MANIFEST).read_text())
+        except (OSError, ValueError):
+            manifest = {}
+        if isinstance(manifest, dict) and same_run(manifest,
+                                                   run_identity(sc, args.seed, args.end_year)):
+            print(f"{what}: identical run already in {out} (same scenario, seed, years and "
+                  "versions); reusing it (--force runs again)", file=sys.stderr)
+            return load_results(out), True
+        raise ResultsError(f"{out}: results folder exists with a different run; use --force "
+                           "to overwrite")
+    return run_scenario(sc, seed=args.seed, end_year=args.end_year, quiet=args.quiet,
+                        command=getattr(args, "command_line", None)), False
+
+
 def _cmd_run(args) -> int:
-    from sim.engine.runner import default_out_dir, run_scenario
-    from sim.results import ResultsError, write_results
+    from sim.engine.runner import default_out_dir
+    from sim.results import write_results
     from sim.scenario.load import load_scenario
 
     sc = load_scenario(Path(args.scenario))
-    out = Path(args.out) if args.out else default_out_dir(sc, args.seed)
-    if out.exists() and not args.force:
-        raise ResultsError(f"{out}: results folder exists; use --force to overwrite")
+    out = Path(args.out) if args.out else default_out_dir(sc, args.seed, end_year=args.end_year)
     base = base_out = None
     if args.baseline:
         bsc = load_scenario(Path(args.baseline))
-        base_out = default_out_dir(bsc, args.seed, root=out.parent)
-        if base_out.exists() and not args.force:
-            raise ResultsError(f"{base_out}: results folder exists; use --force to overwrite")
-        base = run_scenario(bsc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
-    res = run_scenario(sc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
-    if base is not None:
+        base_out = default_out_dir(bsc, args.seed, root=out.parent, end_year=args.end_year)
+        base, base_reused = _run_or_reuse(bsc, base_out, args, "baseline")
+    res, reused = _run_or_reuse(sc, out, args, "scenario")
+    if base is not None and not base_reused:
         write_results(base, base_out, force=args.force)
-    write_results(res, out, force=args.force)
+    if not reused:
+        write_results(res, out, force=args.force)
     if not args.quiet:
         m = res.manifest
         print(f"scenario {m['name']} (seed {m['seed']}), {m['start_year']}-{m['end_year']}: "
@@ -50,14 +73,14 @@ def _cmd_run(args) -> int:
                                "display.width", 120, "display.max_rows", 200):
             print(res.summary().to_string())
         print(f"results: {out}")
-        if base is not None:
-            from sim.analysis.headline import headline
+    if base is not None:  # the result asked for: printed even with --quiet
+        from sim.analysis.headline import headline
 
-            print(f"\nheadline: {res.manifest['name']} vs {base.manifest['name']} "
-                  f"(baseline results: {base_out})")
-            with pd.option_context("display.float_format", "{:,.3f}".format,
-                                   "display.width", 140, "display.max_rows", 200):
-                print(headline(res, base).to_string(na_rep=""))
+        print(f"{'' if args.quiet else chr(10)}headline: {res.manifest['name']} vs "
+              f"{base.manifest['name']} (results: {out}; baseline results: {base_out})")
+        with pd.option_context("display.float_format", "{:,.3f}".format,
+                               "display.width", 140, "display.max_rows", 200):
+            print(headline(res, base).to_string(na_rep=""))
     return 0
 
 
@@ -164,10 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     r.add_argument("--out", default=None,
                    help="results folder (default results/<name>-<hash>-s<seed>/)")
-    r.add_argument("--force", action="store_true", help="overwrite an existing results folder")
+    r.add_argument("--force", action="store_true",
+                   help="overwrite an existing results folder (without it, a folder holding "
+                        "the identical run is reused and any other is an error)")
     r.add_argument("--end-year", type=int, default=None, help="stop early (short runs)")
     r.add_argument("--quiet", action="store_true",
-                   help="print nothing on success (and no progress bar)")
+                   help="no progress bar and no run summary; the headline of --baseline is "
+                        "still printed")
     r.add_argument("--baseline", default=None,
                    help="also run this baseline scenario (results beside --out) and print the "
                         "headline of SCENARIO against it")
@@ -232,14 +258,43 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``sim`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the final flush of a closed pipe then prints nothing."""
     try:
-        return args.func(args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``sim`` console script; returns the exit code.
+
+    No arguments print the help (exit 0). A closed output pipe (``sim ... | head``) ends the
+    command quietly (exit 141, as a shell reports SIGPIPE); Ctrl-C prints one line and exits
+    130; :class:`sim.errors.SimError` and bad input print one line and exit 2.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser = build_parser()
+        if not argv:
+            parser.print_help()
+            sys.stdout.flush()
+            return 0
+        args = parser.parse_args(argv)
+        args.command_line = ["sim", *argv]
+        rc = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return rc
     except SimError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
