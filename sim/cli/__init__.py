@@ -134,6 +134,10 @@ def _cmd_compare(args) -> int:
     if any(is_sweep_folder(r) for r in args.runs):
         from sim.cli.ensembles import cmd_compare_ensembles
 
+        if getattr(args, "xlsx", None):
+            raise SimError("--xlsx: sweep folders are not exported to Excel; export the "
+                           "members' results folders or read the sweep's Parquet tables")
+
         return cmd_compare_ensembles(args)
     from sim.analysis.comparison import headline_tables, load_runs
     from sim.viz.outputs import write_comparison
@@ -147,6 +151,19 @@ def _cmd_compare(args) -> int:
         out = write_comparison(runs, args.out, force=args.force, figures=not args.no_figures,
                                quiet=args.quiet)
         print(f"tables and figures: {out}")
+    if args.xlsx:
+        from sim.viz.excel import comparison_xlsx
+
+        book = comparison_xlsx(runs, args.xlsx, lang=args.lang, force=args.force)
+        print(f"Excel workbook: {book}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from sim.viz.excel import export_xlsx
+
+    book = export_xlsx(args.runs, args.xlsx, lang=args.lang, force=args.force)
+    print(f"Excel workbook: {book}")
     return 0
 
 
@@ -223,10 +240,29 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("runs", nargs="+", help="results folders (at least two)")
     cmp_.add_argument("--out", default=None,
                       help="folder for the CSV and Markdown tables and the figures (PNG, SVG)")
-    cmp_.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    cmp_.add_argument("--force", action="store_true",
+                      help="overwrite an existing --out or --xlsx")
     cmp_.add_argument("--no-figures", action="store_true", help="tables only")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmp_.add_argument("--xlsx", default=None, metavar="FILE",
+                      help="also write an Excel workbook: the headline and one sheet of "
+                           "differences per table, units in the header row")
+    cmp_.add_argument("--lang", choices=("en", "zh"), default="en",
+                      help="language of labels and units (default en)")
     cmp_.set_defaults(func=_cmd_compare)
+
+    ex = sub.add_parser("export", help="export results folders to an Excel workbook",
+                        description="Write FILE (.xlsx): a sheet of run facts, the yearly "
+                                    "indicators and one sheet per results table (places, "
+                                    "sectors, and firms, migration, links where present), with "
+                                    "a run column when there are several runs. Header rows "
+                                    "carry units and are frozen; numbers stay numbers.")
+    ex.add_argument("runs", nargs="+", help="results folders")
+    ex.add_argument("--xlsx", required=True, metavar="FILE", help="the workbook to write")
+    ex.add_argument("--lang", choices=("en", "zh"), default="en",
+                    help="language of labels and units (default en)")
+    ex.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    ex.set_defaults(func=_cmd_export)
 
     rep = sub.add_parser("report", help="self-contained HTML report comparing results folders",
                          description="Write OUT/report.html (tables, figures, scenario "
