@@ -149,7 +149,7 @@ def _cmd_compare(args) -> int:
         print(h.to_string(na_rep=""))
     if args.out:
         out = write_comparison(runs, args.out, force=args.force, figures=not args.no_figures,
-                               quiet=args.quiet)
+                               quiet=args.quiet, lang=args.lang)
         print(f"tables and figures: {out}")
     if args.xlsx:
         from sim.viz.excel import comparison_xlsx
@@ -171,7 +171,7 @@ def _cmd_report(args) -> int:
     from sim.viz.report import write_report
 
     page = write_report(args.runs, args.out, force=args.force, quiet=args.quiet,
-                        title=args.title)
+                        title=args.title, lang=args.lang)
     print(f"report: {page}")
     return 0
 
@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write an Excel workbook: the headline and one sheet of "
                            "differences per table, units in the header row")
     cmp_.add_argument("--lang", choices=("en", "zh"), default="en",
-                      help="language of labels and units (default en)")
+                      help="language of the figures' and the workbook's labels, units and "
+                           "place names (default en)")
     cmp_.set_defaults(func=_cmd_compare)
 
     ex = sub.add_parser("export", help="export results folders to an Excel workbook",
@@ -274,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--force", action="store_true", help="overwrite an existing --out")
     rep.add_argument("--title", default=None, help="page title")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument("--lang", choices=("en", "zh"), default="en",
+                     help="language of the page and its figures: headings, indicators, units "
+                          "and place names (the region pack's name_zh) (default en)")
     rep.set_defaults(func=_cmd_report)
 
     c = sub.add_parser("check", help="validation checks against closed-form results",

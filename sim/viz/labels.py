@@ -10,7 +10,10 @@ it is (the English label or the identifier), never dropped.
 
 from __future__ import annotations
 
+import csv
 import re
+from functools import cache
+from pathlib import Path
 
 LANGS = ("en", "zh")
 
@@ -212,16 +215,43 @@ def column_unit(col: str, lang: str = "en") -> str:
     return unit(COLUMNS[col][2], lang) if col in COLUMNS else ""
 
 
+@cache
+def _pack_names_zh() -> dict:
+    """``{(place id, lat, lon): name_zh}`` from the region packs shipped in ``sim/data``."""
+    out = {}
+    for f in sorted((Path(__file__).resolve().parents[1] / "data").glob("*/places.csv")):
+        with f.open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("name_zh") and row.get("lat") and row.get("lon"):
+                    key = (row["id"], round(float(row["lat"]), 4), round(float(row["lon"]), 4))
+                    out[key] = row["name_zh"]
+    return out
+
+
+def name_zh(place: dict) -> str | None:
+    """A place's Chinese name, or None.
+
+    Its own ``name_zh`` or, for places of a region pack shipped with sim (same id and
+    coordinates), the pack's ``name_zh`` column.
+    """
+    if place.get("name_zh"):
+        return place["name_zh"]
+    if place.get("lat") is None or place.get("lon") is None:
+        return None
+    return _pack_names_zh().get((place["id"], round(float(place["lat"]), 4),
+                                 round(float(place["lon"]), 4)))
+
+
 def place_names(scenario: dict | None, lang: str = "en", *, short: bool = True) -> dict:
     """Display names of the places of a manifest scenario: ``{place id: name}``.
 
-    ``lang="zh"`` uses ``name_zh`` (falling back to ``name``); ``short=True`` drops the
-    parenthesised qualifiers ("Changchun (excl. Gongzhuling)" -> "Changchun", "长春(不含公主岭)"
-    -> "长春") that make map labels long.
+    ``lang="zh"`` uses ``name_zh`` (:func:`name_zh`; falling back to ``name``); ``short=True``
+    drops the parenthesised qualifiers ("Changchun (excl. Gongzhuling)" -> "Changchun",
+    "长春(不含公主岭)" -> "长春") that make map labels long.
     """
     out = {}
     for p in ((scenario or {}).get("region") or {}).get("places", []):
-        name = (p.get("name_zh") if lang == "zh" else None) or p.get("name") or p["id"]
+        name = (name_zh(p) if lang == "zh" else None) or p.get("name") or p["id"]
         if short:
             name = re.split(r"\s*[(（]", name, maxsplit=1)[0].strip() or name
         out[p["id"]] = name
