@@ -159,6 +159,24 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_dashboard(args) -> int:
+    import os
+
+    from sim.viz.labels import check_lang
+
+    check_lang(args.lang)
+    env = dict(os.environ, SIM_DASHBOARD_SCENARIOS=str(Path(args.scenarios).resolve()),
+               SIM_DASHBOARD_RESULTS=str(Path(args.results).resolve()),
+               SIM_DASHBOARD_LANG=args.lang)
+    if args.end_year:
+        env["SIM_DASHBOARD_END_YEAR"] = str(args.end_year)
+    cmd = [sys.executable, "-m", "solara", "run", "sim.dashboard.app", "--host", args.host,
+           "--port", str(args.port), "--production", "--no-open"]
+    print(f"sim dashboard: http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    os.execve(sys.executable, cmd, env)  # the server replaces this process (one PID to stop)
+    return 0  # not reached
+
+
 def _cmd_export(args) -> int:
     from sim.viz.excel import export_xlsx
 
@@ -251,6 +269,25 @@ def build_parser() -> argparse.ArgumentParser:
                       help="language of the figures' and the workbook's labels, units and "
                            "place names (default en)")
     cmp_.set_defaults(func=_cmd_compare)
+
+    dash = sub.add_parser("dashboard", help="interactive dashboard in the browser (Solara)",
+                          description="Serve the dashboard: choose a region pack and scenarios, "
+                                      "switch the plan's pillars on and off and scale their "
+                                      "levers, run, see the map, time series and headline "
+                                      "against the baseline, download the results folder (zip) "
+                                      "or an Excel workbook. Runs are written as ordinary "
+                                      "results folders under --results.")
+    dash.add_argument("--host", default="127.0.0.1", help="address to serve on (default "
+                                                           "127.0.0.1, this machine only)")
+    dash.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    dash.add_argument("--scenarios", default="scenarios",
+                      help="folder of scenario files to offer (default scenarios)")
+    dash.add_argument("--results", default="results", help="results root (default results)")
+    dash.add_argument("--end-year", type=int, default=None,
+                      help="initial horizon (default: the plan scenario's last year)")
+    dash.add_argument("--lang", choices=("en", "zh"), default="en",
+                      help="language of the page, maps and tables (default en)")
+    dash.set_defaults(func=_cmd_dashboard)
 
     ex = sub.add_parser("export", help="export results folders to an Excel workbook",
                         description="Write FILE (.xlsx): a sheet of run facts, the yearly "
