@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 from sim.analysis.indicators import (
     beta_convergence,
     effects,
+    gdp_deflator,
     gini,
     indicators,
     policy_spending,
     sigma_convergence,
     theil,
     weighted_cv,
+    welfare_decomposition,
 )
 from sim.results import Results
 
@@ -191,3 +193,46 @@ def test_border_trade_with_a_foreign_group_counts_links_abroad_of_any_mode():
 
     g = gateway_trade(r, groups={"foreign": ["X", "Z"]})
     assert set(g["gateway"]) == {"A-X (border_crossing)", "A-Z (rail)"}
+
+
+def test_real_gdp_chain_index_by_hand():
+    """[I1b]: D_t = D_{t-1} sum_n s_{n,t-1} P_nt / P_n,t-1 (Laspeyres chain, GDP weights)."""
+    gdp = pd.DataFrame({"A": [10.0, 12.0, 15.0], "B": [30.0, 30.0, 33.0]}, index=[2020, 2021, 2022])
+    price = pd.DataFrame({"A": [1.0, 1.1, 1.21], "B": [2.0, 2.0, 2.2]}, index=[2020, 2021, 2022])
+    d = gdp_deflator(gdp, price)
+    d1 = 0.25 * 1.1 + 0.75 * 1.0
+    d2 = d1 * ((12 / 42) * 1.1 + (30 / 42) * 1.1)
+    assert d.tolist() == pytest.approx([1.0, d1, d2])
+    # prices unchanged: real GDP equals nominal GDP
+    assert gdp_deflator(gdp, price * 0 + 1).tolist() == [1.0, 1.0, 1.0]
+
+
+def _with_utility(res, real=1.0, amen=1.0, option=1.0):
+    p = res.places.copy()
+    p["real_wage"] = p["real_wage"] * real
+    p["utility"] = p["real_wage"] * 1.5 * amen
+    p["welfare"] = p["utility"] * 1.2 * option
+    return Results(places=p, sectors=res.sectors, manifest=res.manifest, links=res.links)
+
+
+def test_welfare_decomposition_sums_and_recovers_each_part():
+    """[W2]: ln W = ln V + ln(U/V) + ln(W/U); parts sum exactly to the weighted total."""
+    base = _with_utility(toy())
+    pol = _with_utility(toy(), real=1.05, amen=0.98, option=1.03)
+    d = welfare_decomposition(pol, base)
+    assert d["real income"] == pytest.approx(100 * np.log(1.05))
+    assert d["amenities"] == pytest.approx(100 * np.log(0.98))
+    assert d["mobility option value"] == pytest.approx(100 * np.log(1.03))
+    parts = d["real income"] + d["amenities"] + d["mobility option value"]
+    assert d["total"] == pytest.approx(parts, abs=1e-12)
+    assert d["equivalent variation (%)"] == pytest.approx(100 * (1.05 * 0.98 * 1.03 - 1))
+    # place-specific changes: the parts still sum to the population-weighted total
+    p = pol.places.copy()
+    p.loc[p["place"] == "C", "welfare"] *= 1.2
+    p.loc[p["place"] == "A", "real_wage"] *= 0.9
+    pol2 = Results(places=p, sectors=pol.sectors, manifest=pol.manifest, links=pol.links)
+    d2 = welfare_decomposition(pol2, base)
+    assert d2["total"] == pytest.approx(
+        d2["real income"] + d2["amenities"] + d2["mobility option value"], abs=1e-12)
+    e = effects(pol2, base)["value"]
+    assert e["welfare change: total"] == pytest.approx(d2["total"])

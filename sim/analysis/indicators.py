@@ -222,6 +222,92 @@ def _policies(res):
     return res.manifest.get("scenario", {}).get("policies", []) or []
 
 
+def gdp_deflator(gdp, price):
+    r"""Chain-linked GDP-weighted price index of the region, 1 in the first year [I1b].
+
+    .. math:: D_{t_0} = 1, \qquad D_t = D_{t-1} \sum_n s_{n,t-1}\,\frac{P_{n,t}}{P_{n,t-1}},
+              \qquad s_{n,t-1} = \frac{Y_{n,t-1}}{\sum_m Y_{m,t-1}}
+
+    a Laspeyres chain of the places' price indices weighted by last year's nominal GDP shares
+    (the chain-linking of national accounts, e.g. Eurostat/IMF 2004 CPI manual ch. 15; SNA 2008
+    §15.44). The model's place price index is the consumer price index of [E7] (CES goods
+    composite, farm good and housing), so the deflator is consumer-price based.
+
+    Parameters
+    ----------
+    gdp, price : pandas.DataFrame
+        Year x place nominal GDP and price index (internal places).
+
+    Returns
+    -------
+    pandas.Series
+        D_t by year.
+    """
+    gdp, price = gdp.sort_index(), price.sort_index()
+    share = gdp.div(gdp.sum(axis=1), axis=0)
+    rel = price / price.shift(1)
+    link = (share.shift(1) * rel).sum(axis=1, min_count=1)
+    link.iloc[0] = 1.0
+    return link.cumprod()
+
+
+def real_gdp(res) -> pd.Series:
+    """Regional GDP at constant base-year prices: nominal GDP over :func:`gdp_deflator` [I1b]."""
+    p = res.places
+    gdp = p.pivot(index="year", columns="place", values="gdp")
+    price = p.pivot(index="year", columns="place", values="price_index")
+    return gdp.sum(axis=1) / gdp_deflator(gdp, price)
+
+
+def welfare_decomposition(policy, baseline, year=None) -> pd.Series:
+    r"""Welfare change of ``policy`` against ``baseline`` split into three parts [W2].
+
+    With :math:`W_n` the expected utility of a worker living in n ([W1], the inclusive value of
+    the migration choice), :math:`U_n = B_n L_n^\beta V_n` the utility of staying ([E10]) and
+    :math:`V_n` real income,
+
+    .. math:: \ln W_n = \underbrace{\ln V_n}_{\text{real income}}
+              + \underbrace{\ln (U_n / V_n)}_{\text{amenities}}
+              + \underbrace{\ln (W_n / U_n)}_{\text{mobility option value}}
+
+    and the population-weighted change :math:`\sum_n \omega_n \Delta \ln W_n` (weights: the
+    baseline's mobile workers in ``year``) splits exactly into the three weighted parts. Without
+    registration costs :math:`\ln(W_n/U_n) = -\tfrac{1}{\epsilon}\ln P_{nn}`: the value of
+    the option to move, which falls as the stay probability rises (the migration analogue of
+    Arkolakis, Costinot & Rodríguez-Clare 2012; Caliendo, Dvorkin & Parro 2019, eq. for
+    welfare in changes).
+
+    Returns
+    -------
+    pandas.Series
+        ``total``, ``real income``, ``amenities``, ``mobility option value`` in log points x 100
+        (parts sum to the total), and ``equivalent variation (%)`` = 100 (exp(total/100) - 1).
+    """
+    P, B = policy.places, baseline.places
+    y = int(B["year"].max()) if year is None else int(year)
+    fp = P[P["year"] == y].set_index("place")
+    fb = B[B["year"] == y].set_index("place")
+    fp = fp.reindex(fb.index)
+    w = fb["mobile"] / fb["mobile"].sum()
+
+    def lg(a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a.to_numpy(float) / b.to_numpy(float))
+
+    parts = {
+        "real income": lg(fp["real_wage"], fb["real_wage"]),
+        "amenities": lg(fp["utility"] / fp["real_wage"], fb["utility"] / fb["real_wage"]),
+        "mobility option value": lg(fp["welfare"] / fp["utility"],
+                                    fb["welfare"] / fb["utility"]),
+    }
+    ok = np.all([np.isfinite(v) for v in parts.values()], axis=0) & (w.to_numpy() > 0)
+    ww = w.to_numpy()[ok] / w.to_numpy()[ok].sum()
+    out = {k: 100.0 * float((v[ok] * ww).sum()) for k, v in parts.items()}
+    total = sum(out.values())
+    return pd.Series({"total": total, **out, "equivalent variation (%)":
+                      100.0 * (np.exp(total / 100.0) - 1.0)})
+
+
 def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame:
     """Yearly indicators of one run (docs/indicators.md, I1-I17).
 
@@ -253,7 +339,11 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
 
     by = p.groupby("year")
     gdp, pop = by["gdp"].sum(), by["population"].sum()
-    add("GDP", "bn CNY", gdp)
+    add("GDP", "bn CNY, nominal", gdp)
+    if "price_index" in p.columns:
+        real = real_gdp(res)
+        add("real GDP", f"bn CNY, {int(years[0])} prices", real)
+        add("real GDP growth", "% a year", 100 * real.pct_change())
     add("GDP growth", "% a year", 100 * gdp.pct_change())
     add("population", "m", pop)
     add("GDP per capita", "k CNY", gdp / pop)
@@ -377,7 +467,12 @@ def effects(policy, baseline, *, rate=DISCOUNT_RATE) -> pd.DataFrame:
     spend = policy_spending(_policies(policy), years) - policy_spending(_policies(baseline),
                                                                        years)
     rows = []
-    if "welfare" in P.columns:
+    if {"welfare", "utility", "real_wage"} <= set(P.columns):
+        wd = welfare_decomposition(policy, baseline)
+        rows.append(("welfare: equivalent variation", "%", wd["equivalent variation (%)"]))
+        for k in ("total", "real income", "amenities", "mobility option value"):
+            rows.append((f"welfare change: {k}", "log points x 100", wd[k]))
+    elif "welfare" in P.columns:  # results without utilities: the mean-welfare ratio
         y1 = years[-1]
 
         def w(df):
@@ -385,6 +480,12 @@ def effects(policy, baseline, *, rate=DISCOUNT_RATE) -> pd.DataFrame:
             return (f["welfare"] * f["mobile"]).sum() / f["mobile"].sum()
 
         rows.append(("welfare: equivalent variation", "%", 100 * (w(P) / w(B) - 1)))
+    if "price_index" in P.columns:
+        rgain = real_gdp(policy) - real_gdp(baseline)
+        rows.append((f"cumulative real GDP gain ({int(years[0])} prices)", "bn CNY",
+                     float(rgain.sum())))
+        rows.append((f"discounted real GDP gain ({100 * rate:g}%)", "bn CNY",
+                     float((rgain.to_numpy() * d).sum())))
     cum, dgain = float(gain.sum()), float((gain.to_numpy() * d).sum())
     cost, dcost = float(spend.sum()), float((spend.to_numpy() * d).sum())
     r = f"{100 * rate:g}%"

@@ -1,10 +1,10 @@
 """The ``sim`` command line: argument parsing and the commands.
 
-Owns ``sim run``, ``validate``, ``calibrate``, ``schema``, ``compare``, ``report``, ``check``,
-``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`): each parses its
-arguments, calls one library function, prints or writes, and turns :class:`sim.errors.SimError`
-into one line on stderr and exit code 2. It may import every other unit; nothing imports it
-(``sim.__main__`` and the ``sim`` console script call :func:`main`).
+Owns ``sim run``, ``validate``, ``calibrate``, ``history``, ``schema``, ``compare``, ``report``,
+``check``, ``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`): each
+parses its arguments, calls one library function, prints or writes, and turns
+:class:`sim.errors.SimError` into one line on stderr and exit code 2. It may import every other
+unit; nothing imports it (``sim.__main__`` and the ``sim`` console script call :func:`main`).
 """
 
 from __future__ import annotations
@@ -94,6 +94,44 @@ def _cmd_validate(args) -> int:
           f"{len(reg.places) - n_int} external places, {len(reg.sectors)} sectors, "
           f"{len(reg.links)} links, {len(sc.policies)} policies, "
           f"{sc.time.start}-{sc.time.end}")
+    return 0
+
+
+def _cmd_schema(args) -> int:
+    from sim.scenario.jsonschema import reference_markdown, scenario_json_schema
+
+    if args.markdown:
+        print(reference_markdown(), end="")
+    else:
+        print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+def _cmd_history(args) -> int:
+    import pandas as pd
+
+    from sim.engine.history import calibrate_history, targets_from
+    from sim.scenario.load import load_scenario
+
+    sc = load_scenario(Path(args.scenario))
+    targets = targets_from(load_scenario(Path(args.targets)))
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.force:
+        raise SimError(f"{out}: exists; use --force to overwrite")
+    _, fit = calibrate_history(sc, targets, structural=args.structural)
+    a = fit.attrs
+    what = "productivity drifts to GDP only (structural)" if args.structural else \
+        "amenity and productivity drifts"
+    print(f"{args.scenario}: {what} fitted to {args.targets}'s base year over "
+          f"{a['start_year']}-{a['end_year']} in {a['evaluations']} runs; max log error "
+          f"{a['max_log_error']:.1e}")
+    with pd.option_context("display.float_format", "{:,.4f}".format, "display.width", 160,
+                           "display.max_columns", 20):
+        print(fit.drop(columns=["population_log_error", "gdp_log_error"]).to_string())
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fit.to_csv(out)
+        print(f"fit: {out}")
     return 0
 
 
@@ -239,6 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("scenario", help="scenario YAML file")
     v.set_defaults(func=_cmd_validate)
 
+    sch = sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)",
+                         description="Print the JSON Schema (draft 2020-12) of scenario files, "
+                                     "generated from the scenario dataclasses, e.g. "
+                                     "'sim schema > scenario.schema.json' for an editor's YAML "
+                                     "extension. With --markdown print the key reference of "
+                                     "docs/scenarios.md instead.")
+    sch.add_argument("--markdown", action="store_true",
+                     help="print the key reference (Markdown tables) instead")
+    sch.set_defaults(func=_cmd_schema)
+
     cal = sub.add_parser("calibrate", help="invert base-year productivity and amenities",
                          description="Calibrate the internal places' productivity and amenity "
                                      "fundamentals so that the base year reproduces observed "
@@ -248,6 +296,25 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", default=None, help="write the calibrated scenario (YAML) here")
     cal.add_argument("--force", action="store_true", help="overwrite --out")
     cal.set_defaults(func=_cmd_calibrate)
+
+    his = sub.add_parser(
+        "history", help="fit drifts of fundamentals to an observed decade",
+        description="Calibrate SCENARIO (an earlier census year, e.g. the 2010 history run) to its "
+                    "base year, then fit each internal place's amenity and productivity drift "
+                    "(log points a year) so that the run reproduces the residents and GDP of "
+                    "TARGETS' base year (e.g. the 2020 baseline). Prints the fit; --out writes "
+                    "it as CSV (the Jilin pack's drift and net_migration columns come from it). "
+                    "See docs/model.md, 'History calibration'.")
+    his.add_argument("scenario", help="scenario YAML of the earlier base year (drift: persist)")
+    his.add_argument("--targets", required=True,
+                     help="scenario YAML whose base-year places give the target residents and "
+                          "GDP")
+    his.add_argument("--structural", action="store_true",
+                     help="fit productivity drifts to GDP only, amenities fixed (a test of the "
+                          "migration mechanism, docs/validation.md)")
+    his.add_argument("--out", default=None, help="write the fit (CSV) here")
+    his.add_argument("--force", action="store_true", help="overwrite --out")
+    his.set_defaults(func=_cmd_history)
 
     cmp_ = sub.add_parser("compare", help="compare results folders (the first is the reference)",
                           description="Align runs by year, place and sector; print the "

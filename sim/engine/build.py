@@ -43,6 +43,13 @@ class StaticData:
     link_opened, link_closed : ndarray of int, shape (n_links,)
         First operating year / first closed year; -inf-like and +inf-like sentinels as
         ``INT_MIN``/``INT_MAX`` when absent.
+    migration_allowed : ndarray of bool, shape (N,)
+        Whether a place takes part in residential migration (``Place.migration``; default: every
+        place except external places in the reserved group ``foreign``).
+    size : ndarray, shape (N,)
+        Base-year residents (millions): the size variable of the migration choice [D1].
+    amenity_drift, productivity_drift : ndarray, shape (N,)
+        Calibrated drifts of the fundamentals, log points a year (internal places; 0 elsewhere).
     mode_freight, mode_passenger : ndarray of bool, shape (n_modes,)
     mode_cpk_freight, mode_cpk_passenger, mode_terminal_freight, mode_terminal_passenger
         ndarray, shape (n_modes,).
@@ -85,6 +92,10 @@ class StaticData:
     link_opened: np.ndarray
     link_closed: np.ndarray
     link_capacity: np.ndarray
+    migration_allowed: np.ndarray
+    size: np.ndarray
+    amenity_drift: np.ndarray
+    productivity_drift: np.ndarray
     mode_freight: np.ndarray
     mode_passenger: np.ndarray
     mode_cpk_freight: np.ndarray
@@ -141,6 +152,11 @@ def build_static(scenario: Scenario) -> StaticData:
     gdp = np.array([p.gdp if p.gdp is not None else 0.0 for p in places], dtype=FLOAT)
 
     links = reg.links
+    foreign = set(dict(scenario.groups).get("foreign", ()))
+    migration_allowed = np.array(
+        [p.migration if p.migration is not None else (not p.external or p.id not in foreign)
+         for p in places], dtype=bool)
+    size = col("mobile_pop") + np.where(internal, col("ag_pop"), 0.0)
 
     def year(v, default):
         return default if v is None else int(v)
@@ -171,6 +187,9 @@ def build_static(scenario: Scenario) -> StaticData:
         link_closed=np.array([year(lk.closed, INT_MAX) for lk in links], dtype=INDEX),
         link_capacity=np.array([np.inf if lk.capacity is None else lk.capacity
                                 for lk in links], dtype=FLOAT),
+        migration_allowed=migration_allowed, size=size,
+        amenity_drift=np.where(internal, col("amenity_drift"), 0.0),
+        productivity_drift=np.where(internal, col("productivity_drift"), 0.0),
         mode_freight=np.array([m.freight for m in modes], dtype=bool),
         mode_passenger=np.array([m.passenger for m in modes], dtype=bool),
         mode_cpk_freight=col("cost_per_km_freight", modes),

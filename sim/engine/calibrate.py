@@ -25,9 +25,9 @@ import pandas as pd
 
 from sim.engine.model import SimModel
 from sim.errors import SimError
-from sim.kernels.equilibrium import solve_equilibrium
+from sim.kernels.equilibrium import partner_trade, solve_equilibrium
 from sim.kernels.households import continuum_step, status_probabilities
-from sim.kernels.migration import utility
+from sim.kernels.migration import size_weights, utility
 from sim.scenario.schema import Scenario
 
 
@@ -35,9 +35,127 @@ class CalibrationError(SimError):
     """The inversion failed (infeasible target or no convergence)."""
 
 
-def _with_fundamentals(sc: Scenario, prod: dict, amen: dict) -> Scenario:
+def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
+    """Amenities that make base-year migration match its targets [C2].
+
+    Internal places (``idx``): net migration ``in_n - out_n = m_n (L_n + L^A_n)`` with
+    ``m_n = Place.net_migration`` (None: 0, a steady state). External places with a
+    ``migration_share``: their share of the region's gross out-migration to those places. Solved
+    by ``scipy.optimize.root`` (hybr) with continuation in the net-migration targets (from the
+    steady state, where the damped gross-flow fixed point gives a start, to the observed rates).
+    One external amenity (the largest share) is held fixed: a common scale of all amenities
+    does not change any logit probability.
+
+    Returns
+    -------
+    lb : ndarray
+        Log amenity shifts of the internal places with mobile workers.
+    lx : ndarray
+        Log amenity shifts of the targeted external places (``ext_ids`` order).
+    net : ndarray
+        Model net migration (movers a year) of those internal places at the solution.
+    err_m : float
+        Max |net migration residual| / mobile workers.
+    err_s : float
+        Max |log share residual| of the external targets.
+    ext_ids : list of str
+    """
+    from scipy.optimize import root
+
+    par = sc.parameters
+    L = inp.mobile
+    ok = L[idx] > 0
+    sel = idx[ok]
+    kappa = net.migration_cost
+    reg_share = np.where(st.internal, par.hukou_share, 1.0)
+    base_amen = prim.amenity.copy()
+    mobile_pos = np.where(st.internal, L, 1.0)
+    sizew = size_weights(st.size, size_elasticity=par.migration_size_elasticity,
+                         elasticity=par.migration_elasticity)
+    V = eq.real_income
+    by_id = {p.id: p for p in sc.region.places}
+    pop = (inp.mobile + inp.ag_workers)[sel]
+    rate = np.array([by_id[st.place_ids[i]].net_migration or 0.0 for i in sel])
+    T = rate * pop
+    reach = np.isfinite(kappa[st.internal]).any(axis=0)
+    ext = [p for p in sc.region.places if p.external and p.migration_share is not None
+           and st.migration_allowed[st.place_index[p.id]] and reach[st.place_index[p.id]]]
+    ext_ids = [p.id for p in ext]
+    xi = np.array([st.place_index[i] for i in ext_ids], dtype=int)
+    target = np.array([p.migration_share for p in ext], dtype=float)
+    if len(target):
+        target = target / target.sum()
+    pin = int(np.argmax(target)) if len(target) else -1
+    xfree = np.array([j for j in range(len(xi)) if j != pin], dtype=int)
+    nfree_int = len(sel) if (~st.internal).any() else len(sel) - 1
+    ifree = np.arange(len(sel))[len(sel) - nfree_int:]
+
+    def unpack(x):
+        lb = np.zeros(len(sel))
+        lb[ifree] = x[:nfree_int]
+        lx = np.zeros(len(xi))
+        lx[xfree] = x[nfree_int:]
+        return lb, lx
+
+    def residuals(lb, lx, lam):
+        amen = base_amen.copy()
+        amen[sel] *= np.exp(lb)
+        amen[xi] *= np.exp(lx)
+        F = _flow_matrix(amen, V, L, mobile_pos, kappa, reg_share, sizew, par)
+        r_int = (F[:, sel].sum(axis=0) - F[sel, :].sum(axis=1) - lam * T) / L[sel]
+        if len(xi):
+            G = F[np.ix_(st.internal, xi)].sum(axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r_ext = np.log(G / G.sum()) - np.log(target)
+        else:
+            r_ext = np.zeros(0)
+        return r_int, r_ext, F
+
+    def fun(x, lam):
+        lb, lx = unpack(x)
+        r_int, r_ext, _ = residuals(lb, lx, lam)
+        return np.concatenate([r_int[ifree], r_ext[xfree]])
+
+    # start: external shares by their own fixed point, internal steady state by gross flows
+    lx = np.zeros(len(xi))
+    lb = np.zeros(len(sel))
+    for _ in range(200):
+        _, r_ext, _ = residuals(lb, lx, 0.0)
+        if not len(xi) or not np.all(np.isfinite(r_ext)) or np.max(np.abs(r_ext)) < 1e-6:
+            break
+        lx = lx - r_ext / par.migration_elasticity
+        lx = lx - lx[pin]
+    amen_x = base_amen.copy()
+    amen_x[xi] *= np.exp(lx)
+    lb = _amenity_fixed_point(
+        np.zeros(len(sel)),
+        lambda y: _gross_flows(y, amen_x, V, L, mobile_pos, kappa, reg_share, sel, par, sizew),
+        ifree, par.migration_elasticity)
+    x = np.concatenate([lb[ifree], lx[xfree]])
+    lams = [0.0] if not np.any(T) else [0.0, 0.25, 0.5, 0.75, 1.0]
+    sol = None
+    for lam in lams:
+        sol = root(fun, x, args=(lam,), method="hybr", tol=1e-14)
+        if np.all(np.isfinite(sol.x)):
+            x = sol.x
+    lb, lx = unpack(x)
+    r_int, r_ext, F = residuals(lb, lx, 1.0 if np.any(T) else 0.0)
+    err_m = float(np.max(np.abs(r_int))) if len(r_int) else 0.0
+    err_s = float(np.max(np.abs(r_ext))) if len(r_ext) else 0.0
+    if not np.isfinite(err_m) or err_m > tol or not np.isfinite(err_s) or err_s > 1e-6:
+        raise CalibrationError(f"amenity inversion did not converge (max net migration "
+                               f"residual {err_m:.2e} of mobile workers, max log share error "
+                               f"{err_s:.2e}; {sol.message if sol is not None else ''})")
+    net_mig = F[:, sel].sum(axis=0) - F[sel, :].sum(axis=1)
+    return lb, lx, net_mig, err_m, err_s, ext_ids
+
+
+def _with_fundamentals(sc: Scenario, prod: dict, amen: dict, income: dict | None = None
+                       ) -> Scenario:
+    income = income or {}
     places = tuple(dataclasses.replace(p, productivity=float(prod.get(p.id, p.productivity)),
-                                       amenity=float(amen.get(p.id, p.amenity)))
+                                       amenity=float(amen.get(p.id, p.amenity)),
+                                       gdp=income.get(p.id, p.gdp))
                    for p in sc.region.places)
     return dataclasses.replace(sc, region=dataclasses.replace(sc.region, places=places))
 
@@ -63,23 +181,29 @@ def _base_equilibrium(sc: Scenario, *, free_entry: bool = True):
         model.release()
 
 
-def _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par):
-    """Gross inflows and outflows of internal places ``idx`` for log amenity shifts ``log_b``."""
-    amen = base_amen.copy()
-    amen[idx] = amen[idx] * np.exp(log_b)
-    U = utility(V, amen, mobile_pos, amenity_elasticity=par.amenity_elasticity)
+def _flow_matrix(amen, V, L, mobile_pos, kappa, reg_share, sizew, par):
+    """Migration flows F_nm of one base year for amenities ``amen`` (all places) [D1], [H1]."""
+    U = utility(V, amen, mobile_pos, amenity_elasticity=par.amenity_elasticity) * sizew
     PR, P = status_probabilities(U, kappa, elasticity=par.migration_elasticity,
                                  hukou_cost=par.hukou_cost)
     _, _, F = continuum_step(L * reg_share, L * (1 - reg_share), PR, P,
                              reconsider_share=par.reconsider_share, conversion=0.0,
                              internal=np.ones(len(L), dtype=bool))
+    return F
+
+
+def _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par, sizew=1.0):
+    """Gross inflows and outflows of internal places ``idx`` for log amenity shifts ``log_b``."""
+    amen = base_amen.copy()
+    amen[idx] = amen[idx] * np.exp(log_b)
+    F = _flow_matrix(amen, V, L, mobile_pos, kappa, reg_share, sizew, par)
     return F.sum(axis=0)[idx], F.sum(axis=1)[idx]
 
 
-def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par):
+def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par, sizew=1.0):
     """Net migration share (in - out) / L of internal places for log amenity shifts log_b."""
     inflow, outflow = _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx,
-                                   par)
+                                   par, sizew)
     return (inflow - outflow) / L[idx]
 
 
@@ -144,8 +268,6 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
     in_n = out_n for every internal place by ``scipy.optimize.root`` (with no external place
     the system has one redundant equation and the first place's amenity is held fixed).
     """
-    from scipy.optimize import root
-
     reg = sc.region
     internal = [p for p in reg.places if not p.external]
     ids = [p.id for p in internal]
@@ -154,11 +276,40 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
     amen = {p.id: p.amenity for p in internal}
     par = sc.parameters
     bh = par.housing_share
-    err_g = np.inf
+    # customs targets [C3]: partners' income (demand) and productivity (supply)
+    partners = [p for p in reg.places if p.external and (p.trade_exports is not None
+                                                         or p.trade_imports is not None)]
+    income = {p.id: p.gdp for p in partners}
+    for p in partners:
+        prod[p.id] = p.productivity
+    err_g = err_t = np.inf
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
-        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen))
+        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen, income))
         idx = np.array([st.place_index[i] for i in ids])
+        errs_t, trade_updates = [], {}
+        if partners:
+            ex, im = partner_trade(eq, inp)
+            sig_bar = float(np.average(st.sigma, weights=st.beta))
+            for p in partners:
+                j = st.place_index[p.id]
+                if p.trade_exports is not None:
+                    if ex[j] <= 0:
+                        raise CalibrationError(f"place {p.id!r}: no exports reach it in the "
+                                               f"base year (unreachable?), cannot match "
+                                               f"trade_exports {p.trade_exports}")
+                    errs_t.append(np.log(ex[j] / p.trade_exports))
+                    trade_updates.setdefault(p.id, [1.0, 1.0])[0] = \
+                        (p.trade_exports / ex[j]) ** damping
+                if p.trade_imports is not None:
+                    if im[j] <= 0:
+                        raise CalibrationError(f"place {p.id!r}: no imports come from it in "
+                                               f"the base year, cannot match trade_imports "
+                                               f"{p.trade_imports}")
+                    errs_t.append(np.log(im[j] / p.trade_imports))
+                    trade_updates.setdefault(p.id, [1.0, 1.0])[1] = \
+                        (p.trade_imports / im[j]) ** (damping / (sig_bar - 1.0))
+        err_t = float(np.max(np.abs(errs_t))) if errs_t else 0.0
         ag = (inp.ag_wage * inp.ag_workers)[idx]
         labour = eq.income[idx] * (1.0 - bh) - ag
         gdp = eq.income[idx]
@@ -176,61 +327,34 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
             sig = float(np.average(st.sigma, weights=np.maximum(eq.employment[k], 1e-300)))
             updates[pid] = (need / labour[j]) ** (damping * sig / (sig - 1.0))
         err_g = float(np.max(np.abs(errs))) if errs else 0.0
-        if err_g < tol:
+        if err_g < tol and err_t < tol:
             break
         for pid, f in updates.items():
             prod[pid] *= f
+        for pid, (fy, fa) in trade_updates.items():
+            income[pid] *= fy
+            prod[pid] *= fa
     else:
         raise CalibrationError(f"GDP inversion did not converge in {max_iter} iterations "
-                               f"(max relative error {err_g:.2e})")
+                               f"(max relative error {err_g:.2e}, max log error of partner "
+                               f"trade {err_t:.2e})")
     net_mig = np.zeros(len(ids))
     err_m = 0.0
     if par.migration_rule == "logit" and par.firm_dynamics != "free_entry":
         # amenities must make the actual model's base year stationary: use its real incomes
-        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen),
+        eq, inp, prim, net, st = _base_equilibrium(_with_fundamentals(sc, prod, amen, income),
                                                    free_entry=False)
+    share_err = 0.0
     if par.migration_rule == "logit":
-        L = inp.mobile
-        ok = L[idx] > 0
-        kappa = net.migration_cost
-        reg_share = np.where(st.internal, par.hukou_share, 1.0)
-        base_amen = prim.amenity.copy()
-        mobile_pos = np.where(st.internal, L, 1.0)
-        sel = idx[ok]
-        free = np.arange(len(sel)) if (~st.internal).any() else np.arange(1, len(sel))
-
-        def fun(x):
-            lb = np.zeros(len(sel))
-            lb[free] = x
-            r = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa,
-                               reg_share, sel, par)
-            return r[free]
-
-        def solve(x0):
-            sol = root(fun, x0, method="hybr", tol=1e-14)
-            lb = np.zeros(len(sel))
-            lb[free] = sol.x
-            res = _net_migration(lb, base_amen, eq.real_income, L, mobile_pos, kappa,
-                                 reg_share, sel, par)
-            return sol, lb, res, float(np.max(np.abs(res))) if len(res) else 0.0
-
-        sol, lb, res, err_m = solve(np.zeros(len(free)))
-        if not np.isfinite(err_m) or err_m > tol:
-            # Newton from zero diverges at high migration elasticities: start from the damped
-            # fixed point on gross flows instead, then polish
-            x = _amenity_fixed_point(
-                np.zeros(len(sel)),
-                lambda x: _gross_flows(x, base_amen, eq.real_income, L, mobile_pos, kappa,
-                                       reg_share, sel, par),
-                free, par.migration_elasticity)
-            sol, lb, res, err_m = solve(x[free])
-        if not np.isfinite(err_m) or err_m > tol:
-            raise CalibrationError(f"amenity inversion did not converge (max net migration "
-                                   f"share {err_m:.2e}; {sol.message})")
-        for j, pid in enumerate(np.asarray(ids)[ok]):
+        lb, lx, res, err_m, share_err, ext_ids = _invert_amenities(sc, eq, inp, prim, net, st,
+                                                                   idx, tol)
+        sel_ids = np.asarray(ids)[inp.mobile[idx] > 0]
+        for j, pid in enumerate(sel_ids):
             amen[pid] = amen[pid] * float(np.exp(lb[j]))
-        net_mig[ok] = res * L[sel]
-    calibrated = _with_fundamentals(sc, prod, amen)
+        for j, pid in enumerate(ext_ids):
+            amen[pid] = amen.get(pid, st.amenity[st.place_index[pid]]) * float(np.exp(lx[j]))
+        net_mig[inp.mobile[idx] > 0] = res
+    calibrated = _with_fundamentals(sc, prod, amen, income)
     report = pd.DataFrame({
         "place": ids,
         "gdp_observed": [target.get(i, np.nan) for i in ids],
@@ -241,5 +365,9 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
         "amenity": [amen[i] for i in ids],
     })
     report["gdp_rel_error"] = report["gdp_model"] / report["gdp_observed"] - 1.0
-    report.attrs.update(iterations=it, max_gdp_rel_error=err_g, max_net_migration_share=err_m)
+    report.attrs.update(iterations=it, max_gdp_rel_error=err_g, max_net_migration_share=err_m,
+                        max_partner_trade_log_error=err_t,
+                        partners={p.id: {"income": income[p.id], "productivity": prod[p.id]}
+                                  for p in partners},
+                        max_migration_share_log_error=share_err)
     return calibrated, report

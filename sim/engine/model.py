@@ -44,7 +44,7 @@ from sim.kernels.equilibrium import (
     trade_flows,
 )
 from sim.kernels.households import status_probabilities
-from sim.kernels.migration import utility
+from sim.kernels.migration import size_weights, utility
 from sim.kernels.network import link_volumes
 from sim.rng import spawn_streams
 from sim.scenario.schema import Scenario
@@ -323,7 +323,9 @@ class SimModel(mesa.Model):
         """
         sc, st = self.scenario, self.static
         par = sc.parameters
-        prim = year_primitives(st, sc.policies, self.year, self.start_year)
+        prim = year_primitives(st, sc.policies, self.year, self.start_year,
+                               drift=sc.parameters.drift,
+                               drift_halflife=sc.parameters.drift_halflife)
         if self.link_volume:  # congestion from last year's freight volumes          [N4]
             prim = dataclasses.replace(prim, links=congested(prim.links, self.link_volume))
         net = self.network.get(prim.links)
@@ -465,8 +467,10 @@ class SimModel(mesa.Model):
         """Apply the migration rule; returns a MigrationRecord-like dict."""
         N = self.static.n_places
         if par.migration_rule == "logit":
+            Uc = U * size_weights(self.static.size, size_elasticity=par.migration_size_elasticity,
+                                  elasticity=par.migration_elasticity)
             P_reg, P_unreg, W_reg, W_unreg = status_probabilities(
-                U, net.migration_cost, elasticity=par.migration_elasticity,
+                Uc, net.migration_cost, elasticity=par.migration_elasticity,
                 hukou_cost=par.hukou_cost, return_inclusive=True)
             inclusive = (W_reg, W_unreg, self.households.registered_share)  # before moving
             out = self.households.migrate(P_reg, P_unreg,

@@ -156,12 +156,33 @@ def active_links(static: StaticData, policies, year: int) -> LinkSet:
                       for k, v in cols.items()})
 
 
-def year_primitives(static: StaticData, policies, year: int, start_year: int) -> YearPrimitives:
+def drift_years(t, rule: str = "persist", halflife: float = 10.0):
+    r"""Years of drift accumulated ``t`` years after the base year [D5].
+
+    .. math:: D(t) = t \ (\text{persist}), \qquad
+              D(t) = \frac{h}{\ln 2}\,(1 - 2^{-t/h}) \ (\text{decay}), \qquad
+              D(t) = 0 \ (\text{stop})
+
+    so that a fundamental with drift g is scaled by ``exp(g D(t))``: the drift persists, decays
+    with half-life h (its yearly rate halves every h years), or stops at the base year.
+    """
+    t = np.asarray(t, dtype=float)
+    if rule == "persist":
+        return t
+    if rule == "decay":
+        return halflife / np.log(2.0) * (1.0 - 2.0 ** (-t / halflife))
+    if rule == "stop":
+        return np.zeros_like(t)
+    raise ValueError(f"unknown drift rule {rule!r}")
+
+
+def year_primitives(static: StaticData, policies, year: int, start_year: int, *,
+                    drift: str = "persist", drift_halflife: float = 10.0) -> YearPrimitives:
     """Exogenous primitives of ``year``.
 
-    * productivity: A-bar_nk (1 + g_k)^(t - t0), times every active productivity policy's
-      factor**phase (on its places x sectors);
-    * amenity: B-bar_n times amenity policies' factors;
+    * productivity: A-bar_nk (1 + g_k)^(t - t0) exp(g^A_n D(t)), times every active productivity
+      policy's factor**phase (on its places x sectors);
+    * amenity: B-bar_n exp(g^B_n D(t)) times amenity policies' factors (drifts [D5]);
     * external income and wage: Y_j (1 + g_j)^(t - t0), income times external-demand policies;
     * firm subsidies (share of fixed cost, phased in linearly, capped below 1) and entry-cost
       factors on their places x sectors.
@@ -169,6 +190,10 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int) ->
     dt = year - start_year
     prod = static.productivity * ((1.0 + static.tfp_growth) ** dt)[None, :]
     amen = static.amenity.copy()
+    if static.productivity_drift.any() or static.amenity_drift.any():
+        d = float(drift_years(dt, drift, drift_halflife))
+        prod = prod * np.exp(static.productivity_drift * d)[:, None]
+        amen = amen * np.exp(static.amenity_drift * d)
     growth = (1.0 + static.gdp_growth) ** dt
     ext_income = static.ext_income * growth
     ext_wage = np.where(static.internal, static.ext_wage, static.ext_wage * growth)
@@ -327,7 +352,9 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters) -> Net
                             per_hour=par.migration_cost_per_hour,
                             value_of_time=par.value_of_time_passenger,
                             external=~static.internal,
-                            external_cost=par.migration_cost_external)
+                            external_cost=par.migration_cost_external,
+                            distance_elasticity=par.migration_distance_elasticity,
+                            allowed=static.migration_allowed)
     return NetworkMatrices(freight_cost=fc, passenger_cost=pc, freeness=freeness, group=group,
                            migration_cost=kappa)
 

@@ -20,6 +20,7 @@ from sim._types import FLOAT
 from sim.errors import ConvergenceError
 
 __all__ = [
+    "partner_trade",
     "EquilibriumInputs",
     "EquilibriumResult",
     "solve_equilibrium",
@@ -589,4 +590,43 @@ def external_trade(result, inp):
         T = inp.freeness[g]
         exports += supply[:, k] * (T[:, ext] @ dem[ext, k])
         imports += dem[:, k] * (supply[ext, k] @ T[ext, :])
+    return exports, imports
+
+
+def partner_trade(result, inp):
+    r"""The region's exports to and imports from each external place (value a year) [O1b].
+
+    .. math::
+        EX^{R}_j = \sum_k \sum_{n \in \mathcal{I}} X_{njk}, \qquad
+        IM^{R}_j = \sum_k \sum_{n \in \mathcal{I}} X_{jnk},
+        \qquad X_{nmk} = S_{nk} T_{nm}^{(g_k)} P_{mk}^{\sigma_k-1} E_{mk}
+
+    with :math:`\mathcal{I}` the internal places: the bilateral trade of the region with each
+    partner that customs statistics report (gravity flows of the CES model, Redding 2016).
+    Computed with (N_int x N) products per sector, never the dense flows.
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    inp : EquilibriumInputs
+
+    Returns
+    -------
+    exports, imports : ndarray, shape (N,)
+        Entries of external places: the region's exports to / imports from them; internal
+        entries are 0.
+    """
+    intern = np.asarray(inp.internal, dtype=bool)
+    supply, dem = _gravity_terms(result, inp)
+    N, K = supply.shape
+    exports, imports = np.zeros(N), np.zeros(N)
+    for k in range(K):
+        g = inp.group[k]
+        if g < 0:
+            continue
+        T = inp.freeness[g]
+        exports += (supply[intern, k] @ T[intern, :]) * dem[:, k]
+        imports += supply[:, k] * (T[:, intern] @ dem[intern, k])
+    exports[intern] = 0.0
+    imports[intern] = 0.0
     return exports, imports

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["replicator_step", "logit_flows", "logit_probabilities", "migration_costs",
-           "utility"]
+           "size_weights", "utility"]
 
 
 def replicator_step(mobile, real_income, *, speed, internal):
@@ -91,15 +91,22 @@ def utility(real_income, amenity, mobile, *, amenity_elasticity):
         return amenity * np.where(mobile > 0, mobile, 0.0) ** amenity_elasticity * real_income
 
 
-def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, external_cost):
-    r"""Bilateral migration costs in log-utility units.
+def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, external_cost,
+                    distance_elasticity=0.0, allowed=None):
+    r"""Bilateral migration costs in log-utility units [D2].
 
-    .. math:: \kappa_{nm} = \mathbb 1[n\ne m]\,\big(\kappa_0 + \kappa_1\, c^P_{nm}/v
-              + \kappa_X\,\mathbb 1[\text{n or m external}]\big)
+    .. math:: \kappa_{nm} = \mathbb 1[n\ne m]\,\big(\kappa_0 + \kappa_1\, t_{nm}
+              + \delta \ln(1 + t_{nm})
+              + \kappa_X\,\mathbb 1[\text{n or m external}]\big), \qquad
+              t_{nm} = c^P_{nm}/v
 
     where :math:`c^P` is the passenger generalized cost (CNY per trip) and :math:`v` the
-    passengers' value of time (CNY/h), so :math:`c^P/v` is travel time in hour-equivalents.
-    Unreachable pairs get :math:`+\infty` (no flow).
+    passengers' value of time (CNY/h), so :math:`t` is travel time in hour-equivalents. With
+    logit choice :math:`P_{nm} \propto e^{-\kappa_{nm}}`, the log term gives flows
+    :math:`\propto (1 + t_{nm})^{-\delta}`: a distance elasticity of migration of -delta for
+    trips of more than a few hours, the form gravity estimates of migration use (Poncet 2006;
+    Fan 2005 for China). Unreachable pairs, and pairs with a place that takes no part in
+    migration (``allowed`` False), get :math:`+\infty` (no flow).
 
     Parameters
     ----------
@@ -111,6 +118,10 @@ def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, ex
     value_of_time : float
         CNY per hour; if 0, hour-equivalents are 0.
     external : ndarray of bool, shape (N,)
+    distance_elasticity : float
+        delta >= 0, the elasticity of migration flows with respect to (1 + travel time).
+    allowed : ndarray of bool, shape (N,), optional
+        Places that take part in migration (default: all).
 
     Returns
     -------
@@ -120,14 +131,57 @@ def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, ex
     ----------
     .. [1] Tombe, T. & Zhu, X. (2019). Trade, migration, and productivity: a quantitative
        analysis of China. AER 109(5).
+    .. [2] Poncet, S. (2006). Provincial migration dynamics in China: borders, costs and
+       economic motivations. Regional Science and Urban Economics 36(3), 385-398.
     """
     c = np.asarray(travel_cost, dtype=float)
     hours = c / value_of_time if value_of_time > 0 else np.where(np.isfinite(c), 0.0, np.inf)
     ext = np.asarray(external, dtype=bool)
     cross = (ext[:, None] | ext[None, :]).astype(float)
-    kappa = fixed + per_hour * hours + external_cost * cross
+    # unreachable pairs stay +inf whatever kappa_1 is (0 * inf would be nan)
+    time_cost = per_hour * hours if per_hour else np.where(np.isfinite(hours), 0.0, np.inf)
+    kappa = fixed + time_cost + external_cost * cross
+    if distance_elasticity:
+        kappa = kappa + distance_elasticity * np.log1p(hours)
+    if allowed is not None:
+        ok = np.asarray(allowed, dtype=bool)
+        kappa = np.where(ok[:, None] & ok[None, :], kappa, np.inf)
     np.fill_diagonal(kappa, 0.0)
     return kappa
+
+
+def size_weights(size, *, size_elasticity, elasticity):
+    r"""Destination-size multiplier of utility in the migration choice [D1].
+
+    A place of :math:`S_m` residents is treated as :math:`S_m` identical elementary
+    destinations, so its logit weight is :math:`S_m^{\zeta} U_m^{\epsilon}` with
+    :math:`\zeta = 1` (the size variables of aggregated alternatives: McFadden 1978;
+    Ben-Akiva & Lerman 1985, ch. 9). Returned as the factor :math:`S_m^{\zeta/\epsilon}` that
+    multiplies :math:`U_m` before the logit, so that every logit kernel applies it unchanged.
+
+    Parameters
+    ----------
+    size : ndarray, shape (N,)
+        S_m > 0 (base-year residents, millions); 0: never chosen.
+    size_elasticity : float
+        zeta >= 0 (0: no size term).
+    elasticity : float
+        epsilon > 0.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+
+    References
+    ----------
+    .. [1] Ben-Akiva, M. & Lerman, S. (1985). Discrete Choice Analysis, ch. 9 (aggregation of
+       elemental alternatives). MIT Press.
+    """
+    s = np.asarray(size, dtype=float)
+    if size_elasticity == 0.0:
+        return np.ones_like(s)
+    with np.errstate(divide="ignore"):
+        return np.where(s > 0, s, 0.0) ** (size_elasticity / elasticity)
 
 
 def logit_flows(mobile, utility_, kappa, *, elasticity, reconsider_share, internal):

@@ -38,6 +38,7 @@ import yaml
 from sim.errors import ScenarioError
 from sim.scenario.defaults import DEFAULT_MODES
 from sim.scenario.schema import (
+    DRIFT_RULES,
     FIRM_DYNAMICS,
     MIGRATION_RULES,
     POLICY_TYPES,
@@ -252,6 +253,8 @@ def region_pack_path(spec: str, base_dir: Path) -> Path:
         return p / "region.yaml"
     if p.is_file():
         return p
+    if (PACKS_DIR / spec).is_file():  # another manifest of a built-in pack
+        return PACKS_DIR / spec
     return PACKS_DIR / spec / "region.yaml"
 
 
@@ -540,7 +543,11 @@ _LON = _rule(lambda x: -180 <= x <= 180, "must be in [-180, 180]")
 _RULES: dict[type, dict[str, tuple]] = {
     Place: {"lat": _LAT, "lon": _LON, "mobile_pop": _GE0, "ag_pop": _GE0,
             "productivity": _GT0, "amenity": _GT0, "ag_productivity": _GT0, "land": _GT0,
-            "wage": _GT0, "gdp": _GE0},
+            "wage": _GT0, "gdp": _GE0, "migration_share": _UNIT,
+            "net_migration": _rule(lambda x: -0.5 < x < 0.5, "must be in (-0.5, 0.5)"),
+            "amenity_drift": _rule(lambda x: -0.5 < x < 0.5, "must be in (-0.5, 0.5)"),
+            "productivity_drift": _rule(lambda x: -0.5 < x < 0.5, "must be in (-0.5, 0.5)"),
+            "trade_exports": _GT0, "trade_imports": _GT0},
     Sector: {"sigma": _GT1, "expenditure_share": _UNIT, "fixed_cost": _GT0,
              "trade_cost_scale": _GE0, "energy_share": _UNIT_OPEN},
     PlaceSector: {"productivity": _GT0, "supply_share": _UNIT},
@@ -560,7 +567,8 @@ _RULES: dict[type, dict[str, tuple]] = {
                  "firm_entry_cost": _GE0, "firm_relocation_share": _UNIT,
                  "firm_moving_cost": _GE0, "productivity_persistence": _UNIT_OPEN,
                  "productivity_dispersion": _GE0, "productivity_levels": _GE2,
-                 "firm_spinup_max": _GE0},
+                 "firm_spinup_max": _GE0, "migration_distance_elasticity": _GE0,
+                 "migration_size_elasticity": _GE0, "drift_halflife": _GT0},
     Agents: {"households": _GE1, "firms": _GE1},
     Solver: {"tol": _GT0, "max_iter": _GE1, "damping": _UNIT_LOPEN, "anderson": _GE0},
     Policy: {"cost_cny": _GE0},
@@ -851,6 +859,8 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
     if par.firm_dynamics not in FIRM_DYNAMICS:
         ploc.at("firm_dynamics").fail(par.firm_dynamics,
                                       f"must be one of: {', '.join(FIRM_DYNAMICS)}")
+    if par.drift not in DRIFT_RULES:
+        ploc.at("drift").fail(par.drift, f"must be one of: {', '.join(DRIFT_RULES)}")
     aloc = root.at("agents")
     agents = _record(Agents, _mapping(data.get("agents"), aloc, "households, firms"), aloc)
     _check_rules(agents, aloc)

@@ -14,13 +14,51 @@ generalized freight costs in CNY per tonne; passenger costs in CNY per trip.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 SCHEMA_VERSION = 1
 
 MIGRATION_RULES = ("logit", "replicator", "none")
 RESOLUTIONS = ("aggregate", "agents")
 FIRM_DYNAMICS = ("free_entry", "entry_exit")
+DRIFT_RULES = ("persist", "decay", "stop")
+
+
+def _f(default: Any = MISSING, unit: str = "", doc: str = "",
+       choices: tuple[str, ...] | None = None, **kw: Any) -> Any:
+    """A dataclass field carrying its documentation as metadata.
+
+    The metadata (``unit``: unit of the value, empty for ids, flags and pure numbers; ``doc``:
+    meaning; ``choices``: the allowed values of a string field, if fixed) is the single source
+    of the key reference in ``docs/scenarios.md`` and of the descriptions and enumerations in
+    the JSON Schema (:mod:`sim.scenario.jsonschema`). It does not change the field's default,
+    type or behaviour.
+
+    Parameters
+    ----------
+    default : object, optional
+        The field's default (omitted: the field is required).
+    unit : str
+        Unit of the value as written in scenario files.
+    doc : str
+        Meaning of the key (one or two sentences, Markdown).
+    choices : tuple of str, optional
+        The values the loader accepts (an enumeration).
+    **kw
+        Further arguments of :func:`dataclasses.field` (``default_factory``, ``compare``).
+
+    Returns
+    -------
+    dataclasses.Field
+        The field.
+    """
+    md: dict[str, Any] = {"unit": unit, "doc": doc}
+    if choices is not None:
+        md["choices"] = tuple(choices)
+    if default is MISSING:
+        return field(metadata=md, **kw)
+    return field(default=default, metadata=md, **kw)
 
 
 @dataclass(frozen=True)
@@ -66,22 +104,83 @@ class Place:
         External places only: growth rate per year of their income Y_j.
     """
 
-    id: str
-    lat: float
-    lon: float
-    name: str = ""
-    parent: str | None = None
-    external: bool = False
-    mobile_pop: float = 0.0
-    ag_pop: float = 0.0
-    productivity: float = 1.0
-    amenity: float = 1.0
-    ag_productivity: float = 1.0
-    land: float = 1.0
-    wage: float = 1.0
-    gdp: float | None = None
-    natural_growth: float = 0.0
-    gdp_growth: float = 0.0
+    id: str = _f(
+        unit="",
+        doc="Unique place id, used everywhere in scenario files (no surrounding spaces).")
+    lat: float = _f(unit="degrees", doc="Latitude, WGS84 decimal degrees, in [-90, 90].")
+    lon: float = _f(unit="degrees", doc="Longitude, WGS84 decimal degrees, in [-180, 180].")
+    name: str = _f("", "", "Human-readable name (optional).")
+    parent: str | None = _f(
+        None, "",
+        "Id of the administrative unit a split-out place belongs to (documentation and reporting, "
+        "e.g. Gongzhuling -> changchun); must name another place.")
+    external: bool = _f(
+        False, "",
+        "True for exogenous markets (neighbouring provinces, ports, foreign regions): their wage, "
+        "population and expenditure are given, not solved.")
+    mobile_pop: float = _f(
+        0.0, "millions of persons",
+        "Mobile (urban) workers in the base year. External places: size of the migration pool and "
+        "of their supply side.")
+    ag_pop: float = _f(
+        0.0, "millions of persons",
+        "Immobile agricultural workers in the base year (internal places only).")
+    productivity: float = _f(
+        1.0, "index",
+        "Exogenous productivity fundamental Ā of all differentiated sectors (calibrated when "
+        "`calibrate: true`).")
+    amenity: float = _f(
+        1.0, "index",
+        "Exogenous amenity fundamental B̄ (calibrated when `calibrate: true`).")
+    ag_productivity: float = _f(
+        1.0, "money units per worker a year",
+        "Output per agricultural worker, = the farm wage (the agricultural good is the numeraire, "
+        "price 1).")
+    land: float = _f(1.0, "index", "Housing/land supply H (the congestion force).")
+    wage: float = _f(
+        1.0, "money units per worker a year",
+        "External places only: exogenous wage of their workers (Jilin pack: thousand CNY).")
+    gdp: float | None = _f(
+        None, "bn CNY a year",
+        "External places: exogenous income Y_j (expenditure on goods). Internal places: observed "
+        "base-year GDP, the calibration target (not used by the engine core); null: none.")
+    natural_growth: float = _f(
+        0.0, "per year",
+        "Natural population growth rate (births minus deaths), applied to both worker types of an "
+        "internal place.")
+    gdp_growth: float = _f(
+        0.0, "per year",
+        "External places only: growth rate of their income Y_j and wage.")
+    migration: bool | None = _f(
+        None, "",
+        "Whether residents move to and from this place [D1]. Default: every place except "
+        "external places in the reserved group `foreign` (no resident migration abroad).")
+    migration_share: float | None = _f(
+        None, "share",
+        "External places: observed share of the region's out-migrants who go there (e.g. "
+        "census stocks by destination); calibration inverts the place's amenity to match it "
+        "[C2]. Shares are renormalised over the places that have one.")
+    net_migration: float | None = _f(
+        None, "per year",
+        "Internal places: observed net migration in the base year, share of residents "
+        "(calibration target of the amenity [C2]; None: 0, a migration steady state).")
+    amenity_drift: float = _f(
+        0.0, "log points per year",
+        "Internal places: drift g^B_n of the amenity fundamental [D5], from history "
+        "calibration (`sim history`).")
+    productivity_drift: float = _f(
+        0.0, "log points per year",
+        "Internal places: drift g^A_n of the productivity fundamental [D5], from history "
+        "calibration (`sim history`).")
+    trade_exports: float | None = _f(
+        None, "bn CNY per year",
+        "External places: the region's observed exports to this partner in the base year "
+        "(customs statistics); calibration scales the place's income (its demand) to match "
+        "[C3].")
+    trade_imports: float | None = _f(
+        None, "bn CNY per year",
+        "External places: the region's observed imports from this partner in the base year; "
+        "calibration scales the place's productivity (its supply) to match [C3].")
 
 
 @dataclass(frozen=True)
@@ -111,16 +210,31 @@ class Sector:
         Share e_k of energy in unit cost (energy-base policies act through it), in [0, 1).
     """
 
-    id: str
-    expenditure_share: float
-    name: str = ""
-    sigma: float = 5.0
-    fixed_cost: float = 1.0
-    tradable: bool = True
-    trade_cost_scale: float = 1.0
-    agglomeration: float | None = None
-    tfp_growth: float = 0.0
-    energy_share: float = 0.0
+    id: str = _f(unit="", doc="Unique sector id (no surrounding spaces).")
+    expenditure_share: float = _f(
+        unit="share of income",
+        doc="Cobb-Douglas share β_k of income spent on the sector's CES composite; the sectors' "
+            "shares + `parameters.agriculture_share` + `parameters.housing_share` must sum to 1.")
+    name: str = _f("", "", "Human-readable name (optional).")
+    sigma: float = _f(
+        5.0, "",
+        "Elasticity of substitution σ_k between varieties (Redding 2016: 5).")
+    fixed_cost: float = _f(
+        1.0, "workers per firm",
+        "Fixed labour requirement F_k of a firm (sets the units of firm counts only; does not "
+        "affect wages or welfare).")
+    tradable: bool = _f(True, "", "False for non-traded local services (sold only where produced).")
+    trade_cost_scale: float = _f(
+        1.0, "multiplier",
+        "Multiplies the distance elasticity of trade costs for this sector.")
+    agglomeration: float | None = _f(
+        None, "elasticity",
+        "Sector-specific productivity agglomeration elasticity α_k; null takes "
+        "`parameters.agglomeration`.")
+    tfp_growth: float = _f(0.0, "per year", "Exogenous TFP growth g_k.")
+    energy_share: float = _f(
+        0.0, "share of unit cost",
+        "Share e_k of energy in unit cost (`energy_base` policies act through it).")
 
 
 @dataclass(frozen=True)
@@ -137,10 +251,15 @@ class PlaceSector:
         sector's expenditure share, renormalised over differentiated sectors.
     """
 
-    place: str
-    sector: str
-    productivity: float = 1.0
-    supply_share: float | None = None
+    place: str = _f(unit="", doc="Place id.")
+    sector: str = _f(unit="", doc="Sector id (one row per place and sector).")
+    productivity: float = _f(
+        1.0, "multiplier",
+        "Multiplies the place's productivity for this sector.")
+    supply_share: float | None = _f(
+        None, "share of workers",
+        "External places: share of their workers producing in this sector; null: the sector's "
+        "expenditure share, renormalised over the differentiated sectors.")
 
 
 @dataclass(frozen=True)
@@ -167,15 +286,27 @@ class Link:
         rises by the BPR function with last year's freight volume (docs/model.md [N4]).
     """
 
-    from_: str
-    to: str
-    mode: str
-    km: float
-    hours: float
-    fixed_cost: float = 0.0
-    opened: int | None = None
-    closed: int | None = None
-    capacity: float | None = None
+    from_: str = _f(unit="", doc="Place id of one end (links are undirected).")
+    to: str = _f(unit="", doc="Place id of the other end (a different place).")
+    mode: str = _f(
+        unit="",
+        doc="Transport mode id (a default mode or one defined under `region.modes`).")
+    km: float = _f(unit="km", doc="Length.")
+    hours: float = _f(unit="hours", doc="Travel time.")
+    fixed_cost: float = _f(
+        0.0, "CNY per tonne and per trip",
+        "Extra fixed cost per tonne (freight) and per trip (passengers), e.g. a border crossing's "
+        "customs and waiting costs.")
+    opened: int | None = _f(
+        None, "year",
+        "First year the link operates; null: before the simulation start.")
+    closed: int | None = _f(
+        None, "year",
+        "First year the link no longer operates (> `opened`); null: never.")
+    capacity: float | None = _f(
+        None, "bn CNY of goods a year",
+        "Freight capacity; above it travel time rises by the BPR function of last year's freight "
+        "volume (docs/model.md [N4]); null: uncongested.")
 
 
 @dataclass(frozen=True)
@@ -199,72 +330,166 @@ class Mode:
         CNY per trip, same convention.
     """
 
-    id: str
-    freight: bool = True
-    passenger: bool = True
-    cost_per_km_freight: float = 0.35
-    cost_per_km_passenger: float = 0.5
-    terminal_cost_freight: float = 0.0
-    terminal_cost_passenger: float = 0.0
+    id: str = _f(unit="", doc="Mode id (the key of the `region.modes` mapping, not a field).")
+    freight: bool = _f(True, "", "Whether the mode carries goods (enters trade costs).")
+    passenger: bool = _f(True, "", "Whether the mode carries people (enters migration costs).")
+    cost_per_km_freight: float = _f(0.35, "CNY per tonne-km", "Freight cost per km.")
+    cost_per_km_passenger: float = _f(0.5, "CNY per passenger-km", "Passenger cost (fare) per km.")
+    terminal_cost_freight: float = _f(
+        0.0, "CNY per tonne",
+        "Cost to enter or leave the mode at a place (loading, transshipment), paid half on "
+        "entering and half on leaving.")
+    terminal_cost_passenger: float = _f(
+        0.0, "CNY per trip",
+        "Terminal cost of passengers, same convention.")
 
 
 @dataclass(frozen=True)
 class Region:
     """Places, sectors, links and modes of a region."""
 
-    places: tuple[Place, ...]
-    sectors: tuple[Sector, ...]
-    links: tuple[Link, ...] = ()
-    modes: tuple[Mode, ...] = ()
-    place_sectors: tuple[PlaceSector, ...] = ()
+    places: tuple[Place, ...] = _f(
+        unit="",
+        doc="Places: internal (simulated) places and external (exogenous) markets; at least one "
+            "internal place.")
+    sectors: tuple[Sector, ...] = _f(
+        unit="",
+        doc="Differentiated (CES, monopolistic competition) sectors; at least one.")
+    links: tuple[Link, ...] = _f((), "", "Transport links (undirected).")
+    modes: tuple[Mode, ...] = _f(
+        (), "",
+        "Transport modes: overrides of the default mode table, field by field, and new modes.")
+    place_sectors: tuple[PlaceSector, ...] = _f(
+        (), "",
+        "Optional place-by-sector detail; missing pairs take the defaults.")
 
 
 @dataclass(frozen=True)
 class Parameters:
     """Uncertain structural assumptions (not policy levers). Defaults and sources: docs/model.md."""
 
-    agriculture_share: float = 0.10
-    housing_share: float = 0.25
-    distance_elasticity: float = 0.33
-    reference_cost: float = 100.0
-    value_of_time_freight: float = 5.0
-    value_of_time_passenger: float = 30.0
-    agglomeration: float = 0.05
-    amenity_elasticity: float = 0.0
-    sector_elasticity: float = 2.0
-    migration_rule: str = "logit"
-    migration_elasticity: float = 1.5
-    reconsider_share: float = 0.10
-    migration_cost_fixed: float = 2.0
-    migration_cost_per_hour: float = 0.05
-    migration_cost_external: float = 4.0
-    replicator_speed: float = 0.5
-    hukou_cost: float = 0.0
-    hukou_share: float = 1.0
-    hukou_conversion: float = 0.10
-    firm_dynamics: str = "free_entry"
-    firm_exit_rate: float = 0.05
-    firm_loss_exit: float = 0.5
-    firm_profit_noise: float = 0.25
-    firm_entry_rate: float = 0.08
-    firm_entry_logit: float = 2.0
-    firm_entry_cost: float = 0.5
-    firm_relocation_share: float = 0.02
-    firm_moving_cost: float = 1.0
-    productivity_persistence: float = 0.9
-    productivity_dispersion: float = 0.5
-    productivity_levels: int = 7
-    firm_spinup_max: int = 300
+    agriculture_share: float = _f(
+        0.10, "share of income",
+        "β_A: share of income spent on the freely traded agricultural good (the numeraire).")
+    housing_share: float = _f(
+        0.25, "share of income",
+        "β_h: share of income spent on housing/land.")
+    distance_elasticity: float = _f(
+        0.33, "elasticity",
+        "ψ: elasticity of iceberg trade costs with respect to generalized freight cost (Redding "
+        "2016: 0.33).")
+    reference_cost: float = _f(
+        100.0, "CNY per tonne",
+        "c_0: generalized freight cost at which trade costs bend from 1 to the power law.")
+    value_of_time_freight: float = _f(5.0, "CNY per tonne-hour", "v_F: value of time of freight.")
+    value_of_time_passenger: float = _f(30.0, "CNY per hour", "v_P: value of time of passengers.")
+    agglomeration: float = _f(
+        0.05, "elasticity",
+        "α: productivity elasticity with respect to residents (default of sectors without their "
+        "own).")
+    amenity_elasticity: float = _f(
+        0.0, "elasticity",
+        "β: amenity spillover of mobile workers (< 0: congestion).")
+    sector_elasticity: float = _f(2.0, "", "κ: worker-sector choice elasticity within a place.")
+    migration_rule: str = _f(
+        "logit", "",
+        "Migration dynamics: `logit` (frictional logit), `replicator` (Fujita-Krugman-Venables) or "
+        "`none` (frozen).",
+        choices=MIGRATION_RULES)
+    migration_elasticity: float = _f(
+        1.5, "",
+        "ε: logit elasticity of migration with respect to utility.")
+    reconsider_share: float = _f(
+        0.10, "share per year",
+        "s: share of mobile workers reconsidering their location each year.")
+    migration_cost_fixed: float = _f(2.0, "log utility", "κ_0: fixed moving cost.")
+    migration_cost_per_hour: float = _f(
+        0.0, "log utility per hour",
+        "κ_1: moving cost per hour of passenger travel (linear in time; the default puts "
+        "distance in the log term `migration_distance_elasticity`).")
+    migration_cost_external: float = _f(
+        4.0, "log utility",
+        "κ_X: extra cost of moving across the region's boundary (to or from an external place).")
+    replicator_speed: float = _f(
+        0.5, "",
+        "γ: speed of replicator migration (numerical; rest points do not depend on it).")
+    hukou_cost: float = _f(
+        0.0, "log utility",
+        "κ_H: utility cost of giving up local registration when leaving (logit migration).")
+    hukou_share: float = _f(
+        1.0, "share",
+        "Base-year share of mobile workers registered where they live.")
+    hukou_conversion: float = _f(
+        0.10, "share per year",
+        "h: annual conversion of migrants to local registration.")
+    firm_dynamics: str = _f(
+        "free_entry", "",
+        "`free_entry` (zero-profit firm masses) or `entry_exit` (firm demography: entry, exit, "
+        "relocation, productivity shocks).",
+        choices=FIRM_DYNAMICS)
+    firm_exit_rate: float = _f(
+        0.05, "share per year",
+        "δ: exogenous exit hazard of firms (entry_exit).")
+    firm_loss_exit: float = _f(
+        0.5, "share per year",
+        "χ: exit probability of a loss-making firm (entry_exit).")
+    firm_profit_noise: float = _f(
+        0.25, "fixed costs",
+        "b: scale of transitory logistic profit shocks (entry_exit).")
+    firm_entry_rate: float = _f(
+        0.08, "share of base-year firms",
+        "ν: potential entrants per year (entry_exit).")
+    firm_entry_logit: float = _f(
+        2.0, "per fixed cost",
+        "λ: logit scale of entry and relocation choices (entry_exit).")
+    firm_entry_cost: float = _f(0.5, "fixed costs", "f^e: entry cost (entry_exit).")
+    firm_relocation_share: float = _f(
+        0.02, "share per year",
+        "ϱ: share of firms reconsidering their location each year (entry_exit).")
+    firm_moving_cost: float = _f(1.0, "fixed costs", "c: cost of relocating a firm (entry_exit).")
+    productivity_persistence: float = _f(
+        0.9, "",
+        "ρ_z: AR(1) persistence of log firm productivity (entry_exit).")
+    productivity_dispersion: float = _f(
+        0.5, "log points",
+        "s_z: stationary standard deviation of log firm productivity (entry_exit).")
+    productivity_levels: int = _f(
+        7, "",
+        "Q: number of productivity levels of the Rouwenhorst grid (entry_exit).")
+    firm_spinup_max: int = _f(
+        300, "rounds",
+        "Maximum rounds of the base-year firm spin-up (entry_exit).")
+    migration_distance_elasticity: float = _f(
+        1.0, "",
+        "δ: elasticity of migration flows with respect to (1 + travel hours) [D2]; gravity "
+        "estimates of migration in China are about 1 (range 0.5–1.5).")
+    migration_size_elasticity: float = _f(
+        1.0, "",
+        "ζ: weight of destination size (base-year residents) in the migration choice [D1]; 1 "
+        "treats a place of S residents as S elementary destinations (Ben-Akiva & Lerman 1985).")
+    drift: str = _f(
+        "persist", "",
+        "How calibrated drifts of fundamentals continue after the base year [D5]: `persist`, "
+        "`decay` (half-life `drift_halflife`) or `stop`.",
+        choices=DRIFT_RULES)
+    drift_halflife: float = _f(
+        10.0, "years", "Half-life of the drifts' yearly rate under `drift: decay` [D5].")
 
 
 @dataclass(frozen=True)
 class Solver:
     """Numerical settings of the equilibrium fixed point."""
 
-    tol: float = 1e-10
-    max_iter: int = 10_000
-    damping: float = 0.5
-    anderson: int = 5
+    tol: float = _f(
+        1e-10, "log wage",
+        "Convergence tolerance: stop when every log sector wage changes by less than this.")
+    max_iter: int = _f(
+        10_000, "iterations",
+        "Iteration limit; reaching it raises a ConvergenceError (no results are written).")
+    damping: float = _f(0.5, "", "Damping d of the fixed-point update x ← x + d (Φ(x) − x).")
+    anderson: int = _f(
+        5, "iterates",
+        "Anderson acceleration history length (0: plain damped iteration).")
 
 
 @dataclass(frozen=True)
@@ -279,16 +504,20 @@ class Agents:
         Firm agents; each represents (base-year firm mass) / firms firms.
     """
 
-    households: int = 100_000
-    firms: int = 100_000
+    households: int = _f(
+        100_000, "agents",
+        "Household agents; each represents (base-year internal population) / households workers.")
+    firms: int = _f(
+        100_000, "agents",
+        "Firm agents; each represents (base-year firm mass) / firms firms.")
 
 
 @dataclass(frozen=True)
 class TimeSpan:
     """Simulated years ``start..end`` inclusive, annual steps."""
 
-    start: int = 2020
-    end: int = 2035
+    start: int = _f(2020, "year", "First simulated year (the base year).")
+    end: int = _f(2035, "year", "Last simulated year (inclusive, >= start); annual steps.")
 
 
 @dataclass(frozen=True)
@@ -307,10 +536,14 @@ class Policy:
         Public cost in billion CNY (total over the policy's life), >= 0.
     """
 
-    start: int
-    end: int | None = None
-    label: str = ""
-    cost_cny: float = 0.0
+    start: int = _f(unit="year", doc="First year in which the policy acts.")
+    end: int | None = _f(
+        None, "year",
+        "First year in which it no longer acts (> start); null: permanent.")
+    label: str = _f("", "", "Free text shown in reports (e.g. the plan clause it models).")
+    cost_cny: float = _f(
+        0.0, "bn CNY",
+        "Public cost, total over the policy's life (cost-effectiveness indicators).")
 
     type = "policy"
 
@@ -324,15 +557,29 @@ class LinkPolicy(Policy):
     removes it.
     """
 
-    action: str = "open"
-    from_: str = ""
-    to: str = ""
-    mode: str = ""
-    km: float | None = None
-    hours: float | None = None
-    fixed_cost: float | None = None
-    new_mode: str | None = None
-    capacity: float | None = None
+    action: str = _f(
+        "open", "",
+        "`open` adds a link; `upgrade` replaces the given attributes of an existing link "
+        "`from`-`to` by `mode`; `close` removes it.",
+        choices=("open", "upgrade", "close"))
+    from_: str = _f("", "", "Place id of one end.")
+    to: str = _f("", "", "Place id of the other end.")
+    mode: str = _f(
+        "", "",
+        "Mode id of the link (to open, or of the existing link to upgrade or close).")
+    km: float | None = _f(
+        None, "km",
+        "Length (required by `open`; `upgrade`: null keeps the old value).")
+    hours: float | None = _f(
+        None, "hours",
+        "Travel time (required by `open`; `upgrade`: null keeps the old value).")
+    fixed_cost: float | None = _f(
+        None, "CNY per tonne and per trip",
+        "Extra fixed cost (`open`: null is 0; `upgrade`: null keeps the old value).")
+    new_mode: str | None = _f(None, "", "`upgrade` only: the link's new mode id; null: unchanged.")
+    capacity: float | None = _f(
+        None, "bn CNY of goods a year",
+        "Freight capacity (`open`: null is uncongested; `upgrade`: null keeps the old value).")
 
     type = "link"
 
@@ -342,13 +589,13 @@ class ProductivityPolicy(Policy):
     """Multiply the productivity fundamental of named sectors in named places.
 
     The log of ``factor`` is phased in linearly over ``phase_in`` years (0: at once).
-    ``places``/``sectors`` of ``()`` mean all internal places / all sectors.
+    Empty ``places``/``sectors`` mean all internal places / all sectors.
     """
 
-    places: tuple[str, ...] = ()
-    sectors: tuple[str, ...] = ()
-    factor: float = 1.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f((), "", "Internal place ids; empty: all internal places.")
+    sectors: tuple[str, ...] = _f((), "", "Sector ids; empty: all sectors.")
+    factor: float = _f(1.0, "multiplier", "Multiplies the productivity fundamental Ā_nk.")
+    phase_in: int = _f(0, "years", "Years over which the factor phases in (0: at once).")
 
     type = "productivity"
 
@@ -357,9 +604,9 @@ class ProductivityPolicy(Policy):
 class AmenityPolicy(Policy):
     """Multiply the amenity fundamental of named places (phased in like productivity)."""
 
-    places: tuple[str, ...] = ()
-    factor: float = 1.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f((), "", "Internal place ids; empty: all internal places.")
+    factor: float = _f(1.0, "multiplier", "Multiplies the amenity fundamental B̄_n.")
+    phase_in: int = _f(0, "years", "Years over which the factor phases in (0: at once).")
 
     type = "amenity"
 
@@ -368,9 +615,9 @@ class AmenityPolicy(Policy):
 class ExternalDemandPolicy(Policy):
     """Multiply the exogenous income (expenditure) of named external places."""
 
-    places: tuple[str, ...] = ()
-    factor: float = 1.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f((), "", "External place ids; empty: all external places.")
+    factor: float = _f(1.0, "multiplier", "Multiplies the exogenous income Y_j.")
+    phase_in: int = _f(0, "years", "Years over which the factor phases in (0: at once).")
 
     type = "external_demand"
 
@@ -382,10 +629,13 @@ class FirmSubsidyPolicy(Policy):
     Acts on firm decisions (exit, entry, relocation: [F1]) under ``firm_dynamics: entry_exit``.
     """
 
-    places: tuple[str, ...] = ()
-    sectors: tuple[str, ...] = ()
-    rate: float = 0.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f((), "", "Internal place ids; empty: all internal places.")
+    sectors: tuple[str, ...] = _f((), "", "Sector ids; empty: all sectors.")
+    rate: float = _f(
+        0.0, "share of fixed cost",
+        "Share of firms' fixed cost paid by the policy (raises profits [F1]; subsidies of several "
+        "policies add up, capped at 0.99).")
+    phase_in: int = _f(0, "years", "Years over which the rate phases in (0: at once).")
 
     type = "firm_subsidy"
 
@@ -394,10 +644,10 @@ class FirmSubsidyPolicy(Policy):
 class EntryCostPolicy(Policy):
     """Multiply the entry cost of firms entering named places and sectors ([F5])."""
 
-    places: tuple[str, ...] = ()
-    sectors: tuple[str, ...] = ()
-    factor: float = 1.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f((), "", "Internal place ids; empty: all internal places.")
+    sectors: tuple[str, ...] = _f((), "", "Sector ids; empty: all sectors.")
+    factor: float = _f(1.0, "multiplier", "Multiplies the entry cost f^e_nk of entrants [F5].")
+    phase_in: int = _f(0, "years", "Years over which the factor phases in (0: at once).")
 
     type = "entry_cost"
 
@@ -408,16 +658,22 @@ class ClusterPolicy(Policy):
 
     Productivity (``factor``) and entry costs (``entry_cost_factor``) of the named sectors in
     the named places change, with spillovers to the other places of the ``corridor`` (their
-    productivity factor is ``factor ** spillover``). ``None`` sectors: all.
+    productivity factor is ``factor ** spillover``). Empty ``sectors``: all.
     """
 
-    places: tuple[str, ...] = ()
-    sectors: tuple[str, ...] = ()
-    factor: float = 1.0
-    entry_cost_factor: float = 1.0
-    corridor: tuple[str, ...] = ()
-    spillover: float = 0.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f(
+        (), "",
+        "Internal place ids of the cluster; empty: all internal places.")
+    sectors: tuple[str, ...] = _f((), "", "Sector ids; empty: all sectors.")
+    factor: float = _f(
+        1.0, "multiplier",
+        "Multiplies the productivity Ā_nk of the named sectors in the named places.")
+    entry_cost_factor: float = _f(1.0, "multiplier", "Multiplies their entry cost f^e_nk.")
+    corridor: tuple[str, ...] = _f(
+        (), "",
+        "Internal place ids receiving the spillover (places of the cluster itself excluded).")
+    spillover: float = _f(0.0, "share", "s: corridor places' productivity factor is `factor ** s`.")
+    phase_in: int = _f(0, "years", "Years over which the factors phase in (0: at once).")
 
     type = "cluster"
 
@@ -431,11 +687,18 @@ class InnovationPolicy(Policy):
     passenger travel time from the base in hour-equivalents.
     """
 
-    place: str = ""
-    sectors: tuple[str, ...] = ()
-    growth: float = 0.0
-    spillover: float = 1.0
-    halflife_hours: float = 12.0
+    place: str = _f("", "", "Internal place id of the innovation base.")
+    sectors: tuple[str, ...] = _f((), "", "Knowledge sector ids; empty: all sectors.")
+    growth: float = _f(
+        0.0, "per year",
+        "Productivity growth of the sectors at the base while active (the accumulated gain "
+        "persists after `end`).")
+    spillover: float = _f(
+        1.0, "share",
+        "Share of the log effect reaching other places at zero travel time.")
+    halflife_hours: float = _f(
+        12.0, "hours",
+        "Passenger travel time (hour-equivalents) from the base over which the spillover halves.")
 
     type = "innovation"
 
@@ -449,10 +712,12 @@ class EnergyBasePolicy(Policy):
     shares.
     """
 
-    place: str = ""
-    price_cut: float = 0.0
-    capacity: float | None = None
-    phase_in: int = 0
+    place: str = _f("", "", "Internal place id of the energy base.")
+    price_cut: float = _f(0.0, "share", "Cut in the power price at the base, for all sectors.")
+    capacity: float | None = _f(
+        None, "bn CNY of power a year",
+        "Cheaper power available, at the old price; null: unlimited.")
+    phase_in: int = _f(0, "years", "Years over which the price cut phases in (0: at once).")
 
     type = "energy_base"
 
@@ -466,11 +731,18 @@ class IntegrationPolicy(Policy):
     pooling).
     """
 
-    between: tuple[str, ...] = ()
-    trade_cost_factor: float = 1.0
-    migration_cost_factor: float = 1.0
-    pooling: float = 0.0
-    phase_in: int = 0
+    between: tuple[str, ...] = _f((), "", "Exactly two internal place ids.")
+    trade_cost_factor: float = _f(
+        1.0, "multiplier",
+        "Multiplies the iceberg trade cost τ between them.")
+    migration_cost_factor: float = _f(
+        1.0, "multiplier",
+        "Multiplies the migration cost κ between them.")
+    pooling: float = _f(
+        0.0, "share",
+        "Share of the partner's residents added to each one's agglomeration density (labour-market "
+        "pooling).")
+    phase_in: int = _f(0, "years", "Years over which the changes phase in (0: at once).")
 
     type = "integration"
 
@@ -484,13 +756,19 @@ class TourismPolicy(Policy):
     ``weights`` (default equal); destinations' amenity rises by ``amenity_factor``.
     """
 
-    places: tuple[str, ...] = ()
-    weights: tuple[float, ...] = ()
-    visitors: float = 0.0
-    spend_per_visitor: float = 0.0
-    sector: str = "tourism"
-    amenity_factor: float = 1.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f((), "", "Internal place ids of the stops of the loop.")
+    weights: tuple[float, ...] = _f(
+        (), "",
+        "Stop weights, one per place (spending is split in proportion); empty: equal.")
+    visitors: float = _f(0.0, "millions of trips a year", "Visitors making the multi-stop trip.")
+    spend_per_visitor: float = _f(
+        0.0, "thousand CNY per trip",
+        "Spending per visitor on `sector`, split over the stops.")
+    sector: str = _f(
+        "tourism", "",
+        "Sector id receiving the spending (normally a non-traded tourism sector).")
+    amenity_factor: float = _f(1.0, "multiplier", "Multiplies the amenity of the stops.")
+    phase_in: int = _f(0, "years", "Years over which visitors and amenity phase in (0: at once).")
 
     type = "tourism"
 
@@ -504,11 +782,18 @@ class OpenZonePolicy(Policy):
     multiplied by ``demand_factor`` (market growth, e.g. bonded and border-trade zones).
     """
 
-    places: tuple[str, ...] = ()
-    border_cost_factor: float = 1.0
-    partners: tuple[str, ...] = ()
-    demand_factor: float = 1.0
-    phase_in: int = 0
+    places: tuple[str, ...] = _f(
+        (), "",
+        "Internal place ids of the zone; empty: no border-cost change.")
+    border_cost_factor: float = _f(
+        1.0, "multiplier",
+        "Multiplies the fixed cost of `border_crossing` and `sea` links touching the zone's "
+        "places.")
+    partners: tuple[str, ...] = _f(
+        (), "",
+        "External place ids of the partner markets; empty: no demand change.")
+    demand_factor: float = _f(1.0, "multiplier", "Multiplies the partners' income Y_j.")
+    phase_in: int = _f(0, "years", "Years over which the factors phase in (0: at once).")
 
     type = "open_zone"
 
@@ -521,10 +806,14 @@ class CounterpartPolicy(Policy):
     ``origin`` into ``places`` x ``sectors`` (split equally) each year (entry_exit only).
     """
 
-    origin: str = ""
-    places: tuple[str, ...] = ()
-    sectors: tuple[str, ...] = ()
-    firms_per_year: float = 0.0
+    origin: str = _f("", "", "External place id the firms come from.")
+    places: tuple[str, ...] = _f(
+        (), "",
+        "Internal place ids receiving firms; empty: all internal places.")
+    sectors: tuple[str, ...] = _f((), "", "Sector ids; empty: all sectors.")
+    firms_per_year: float = _f(
+        0.0, "firms (mass units) a year",
+        "Firms relocating in each year, split equally over places x sectors (entry_exit only).")
 
     type = "counterpart"
 
@@ -541,20 +830,53 @@ POLICY_TYPES: dict[str, type[Policy]] = {
 class Scenario:
     """A validated scenario: region data, assumptions, policies, time span and seed."""
 
-    name: str
-    region: Region
-    description: str = ""
-    seed: int = 0
-    resolution: str = "aggregate"
-    agents: Agents = field(default_factory=Agents)
-    time: TimeSpan = field(default_factory=TimeSpan)
-    parameters: Parameters = field(default_factory=Parameters)
-    solver: Solver = field(default_factory=Solver)
-    policies: tuple[Policy, ...] = ()
-    calibrate: bool = False
-    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    schema_version: int = SCHEMA_VERSION
-    source: str | None = field(default=None, compare=False)
+    name: str = _f(
+        unit="",
+        doc="Scenario name, used in results folder names; default: the file stem; never inherited "
+            "through `extends`; must not contain `/` or a backslash.")
+    region: Region = _f(
+        unit="",
+        doc="Places, sectors, links, modes and place-sector detail (inline, CSV tables or a region "
+            "pack).")
+    description: str = _f("", "", "Free text, copied to the run manifest.")
+    seed: int = _f(0, "", "Seed of every random stream (`sim run --seed` overrides).")
+    resolution: str = _f(
+        "aggregate", "",
+        "`aggregate` (continuum of firms and households) or `agents` (agent populations; needs "
+        "`parameters.firm_dynamics: entry_exit` and logit or no migration).",
+        choices=RESOLUTIONS)
+    agents: Agents = _f(
+        unit="",
+        doc="Agent counts at `resolution: agents`.",
+        default_factory=Agents)
+    time: TimeSpan = _f(
+        unit="",
+        doc="Simulated years, inclusive, annual steps.",
+        default_factory=TimeSpan)
+    parameters: Parameters = _f(
+        unit="",
+        doc="Uncertain structural assumptions (defaults and sources: docs/model.md §7).",
+        default_factory=Parameters)
+    solver: Solver = _f(
+        unit="",
+        doc="Numerical settings of the equilibrium fixed point.",
+        default_factory=Solver)
+    policies: tuple[Policy, ...] = _f((), "", "Policy levers, each with a `type`.")
+    calibrate: bool = _f(
+        False, "",
+        "Invert productivity and amenities to the base year before running (docs/model.md §5b).")
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = _f(
+        (), "",
+        "Named lists of internal place ids for the indicators (docs/indicators.md): `core` (its "
+        "first place: primacy), `circle` (radiation), any other name (its GDP share); the reserved "
+        "`foreign` lists external places abroad (links to them carry the border and port trade).")
+    schema_version: int = _f(
+        SCHEMA_VERSION, "",
+        "Version of the scenario format; every file must state it (this version of sim reads 1).")
+    source: str | None = _f(
+        None, "",
+        "Set by the loader: the path of the scenario file.",
+        compare=False)
 
 
 def field_names(cls) -> tuple[str, ...]:
