@@ -37,11 +37,12 @@ def test_export_one_run(two_runs, tmp_path, capsys):
     assert {"runs", "indicators", "places", "sectors", "migration", "links"} <= set(wb.sheetnames)
     ws = wb["places"]
     head = _header(ws)
-    assert "GDP [bn CNY]" in head and "population [m persons]" in head and "year" in head
+    assert "GDP [bn CNY a year, nominal]" in head and "population [m persons]" in head
+    assert "year" in head
     assert ws.freeze_panes == "A2"
     places = load_results(a).places
     assert ws.max_row == len(places) + 1
-    j = head.index("GDP [bn CNY]") + 1
+    j = head.index("GDP [bn CNY a year, nominal]") + 1
     v = ws.cell(2, j).value
     assert isinstance(v, float) and math.isclose(v, float(places["gdp"].iloc[0]))
     assert isinstance(ws.cell(2, head.index("year") + 1).value, int)
@@ -55,7 +56,7 @@ def test_export_several_runs_and_chinese_headers(two_runs, tmp_path):
     assert main(["export", *map(str, two_runs), "--xlsx", str(f), "--lang", "zh"]) == 0
     wb = load_workbook(f)
     head = _header(wb["places"])
-    assert head[0] == "方案" and "地区生产总值 [十亿元]" in head
+    assert head[0] == "方案" and "地区生产总值 [十亿元/年(名义)]" in head
     runs = {c.value for c in wb["places"]["A"][1:]}
     assert len(runs) == 2
 
@@ -73,8 +74,8 @@ def test_compare_xlsx(two_runs, tmp_path, capsys):
     assert "unit" in head and "difference [%]" in head
     df = pd.DataFrame(ws.iter_rows(min_row=2, values_only=True), columns=head)
     gdp = df[df["indicator"] == "GDP"]
-    assert (gdp["unit"] == "bn CNY").all()
+    assert gdp["unit"].str.startswith("bn CNY").all()
     assert gdp["value"].map(lambda x: isinstance(x, float)).all()
     pl = pd.DataFrame(wb["places"].iter_rows(min_row=2, values_only=True),
                       columns=_header(wb["places"]))
-    assert set(pl.loc[pl["indicator"] == "gdp", "unit"]) == {"bn CNY"}
+    assert set(pl.loc[pl["indicator"] == "gdp", "unit"]) == {"bn CNY a year, nominal"}

@@ -196,7 +196,7 @@ def comparison_xlsx(runs, path, *, lang: str = "en", force: bool = False) -> Pat
     tabs = {"headline": headline_tables(*res), "runs": _facts(res)}
     for name, d in diff.items():
         u = d["indicator"].map(ind_units) if name == "indicators" else \
-            d["indicator"].map(lambda c: L.COLUMNS.get(c, ("", "", ""))[2])
+            d["indicator"].map(L.column_unit)
         cols = list(d.columns)
         at = cols.index("indicator") + 1
         d = d.copy()

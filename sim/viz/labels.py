@@ -107,6 +107,15 @@ UNITS: dict[str, str] = {
     "%": "%",
     "pp": "百分点",
     "CNY/CNY": "元/元",
+    "bn CNY, nominal": "十亿元(名义)",
+    "bn CNY a year, nominal": "十亿元/年(名义)",
+    "k CNY per worker a year, nominal": "千元/人·年(名义)",
+    "k CNY per farm worker a year, nominal": "千元/农业劳动力·年(名义)",
+    "nominal, model units": "名义,模型单位",
+    "m persons a year": "百万人/年",
+    "m trips a year": "百万人次/年",
+    "firm mass": "企业数量",
+    "year": "年",
 }
 
 WORDS: dict[str, str] = {
@@ -211,7 +220,15 @@ def column(col: str, lang: str = "en") -> str:
 
 
 def column_unit(col: str, lang: str = "en") -> str:
-    """The unit of a results-table column in ``lang`` ('' if none or unknown)."""
+    """The unit of a results-table column in ``lang`` ('' if none or unknown).
+
+    The results format's own units (:data:`sim.results.folder.COLUMN_UNITS`) without their
+    parenthesised explanations; :data:`COLUMNS` for the columns of derived tables.
+    """
+    from sim.results.folder import COLUMN_UNITS
+
+    if col in COLUMN_UNITS and col != "year":
+        return unit(re.sub(r"\s*\(.*\)\s*$", "", COLUMN_UNITS[col]), lang)
     return unit(COLUMNS[col][2], lang) if col in COLUMNS else ""
 
 
