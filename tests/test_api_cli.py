@@ -53,7 +53,7 @@ def test_no_export_is_shadowed_by_a_submodule():
     assert set(sim.__all__) == {"__version__", *sim._EXPORTS}
 
 
-@pytest.mark.parametrize("order", ["sorted", "reversed", "random1", "random2"])
+@pytest.mark.parametrize("order", ["sorted", "reversed", "random1"])
 def test_lazy_exports_stay_callable_after_any_submodule_import(order):
     # a fresh interpreter per order: submodule imports set attributes on their parents
     out = subprocess.run([sys.executable, "-c", _CHECK_EXPORTS, order], capture_output=True,

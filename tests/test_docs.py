@@ -54,4 +54,8 @@ def test_docs_code_blocks_run(tmp_path):
                                         f"stderr:\n{out.stderr[-3000:]}"
             ran += 1
     assert ran >= 15
-    assert int((tmp_path / "report-zh" / "report.html").read_text().count("长春")) > 0
+    # the Chinese report of the compare tutorial (Jilin): place names from the pack's name_zh
+    page = (tmp_path / "report-zh" / "report.html").read_text(encoding="utf-8")
+    assert "长春" in page and "珲春" in page and 'lang="zh-CN"' in page
+    assert "主要结果" in page and "十亿元" in page
+    assert (tmp_path / "report-zh" / "figures" / "map_1.svg").exists()

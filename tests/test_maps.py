@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import sim
-from sim.cli import main
 from sim.scenario.load import load_scenario, scenario_to_dict
 from sim.viz import geo
 from sim.viz import labels as L
@@ -114,15 +113,6 @@ def test_cjk_font_renders_chinese_without_missing_glyphs(tmp_path):
         fig.text(0.1, 0.5, "长春")
         fig.savefig(tmp_path / "t2.png")
     assert [x for x in w if "missing from font" in str(x.message)]
-
-
-def test_report_in_chinese(jilin, tmp_path):
-    out = tmp_path / "rep"
-    assert main(["report", *map(str, jilin), "--out", str(out), "--lang", "zh", "--quiet"]) == 0
-    page = (out / "report.html").read_text(encoding="utf-8")
-    assert "长春" in page and "珲春" in page and 'lang="zh-CN"' in page
-    assert "主要结果" in page and "十亿元" in page
-    assert (out / "figures" / "map_1.svg").exists()
 
 
 def test_labels_translate_headline_rows():
