@@ -54,7 +54,7 @@ def test_dashboard_in_a_browser(tmp_path):
     results = tmp_path / "results"
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "sim", "dashboard", "--port", str(port), "--end-year", "2023",
+        [sys.executable, "-m", "sim", "dashboard", "--port", str(port), "--end-year", "2022",
          "--results", str(results), "--scenarios", str(ROOT / "scenarios")],
         cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -80,7 +80,7 @@ def test_dashboard_in_a_browser(tmp_path):
             page.wait_for_function("document.querySelector('#status').innerText"
                                    ".includes('plan-')", timeout=180_000)
             first = page.locator("#headline").inner_text()
-            assert "GDP 2023" in first
+            assert "GDP 2022" in first
             page.get_by_text("one core (4)").click()  # switch a pillar off
             page.get_by_role("button", name="Run").click()
             page.wait_for_function("document.querySelector('#status').innerText"
@@ -99,8 +99,20 @@ def test_dashboard_in_a_browser(tmp_path):
         assert any(f.startswith("plan-custom-") for f in folders), folders
         assert any(f.startswith("baseline-") for f in folders), folders
         for f in results.iterdir():
-            assert load_results(f).manifest["end_year"] == 2023
+            assert load_results(f).manifest["end_year"] == 2022
         assert (tmp_path / "dashboard_map.png").stat().st_size > 20_000
+        # the page's downloads: the results folder as a zip, the comparison as a workbook
+        import io
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        plan = next(f for f in results.iterdir() if f.name.startswith("plan-custom-"))
+        base = next(f for f in results.iterdir() if f.name.startswith("baseline-"))
+        names = zipfile.ZipFile(io.BytesIO(core.zip_folder(plan))).namelist()
+        assert f"{plan.name}/manifest.json" in names and f"{plan.name}/places.parquet" in names
+        wb = load_workbook(io.BytesIO(core.xlsx_bytes([base, plan])))
+        assert {"headline", "places"} <= set(wb.sheetnames)
         print(f"screenshot: {tmp_path / 'dashboard.png'}")
     finally:
         server.terminate()
