@@ -14,4 +14,4 @@ returns :class:`sim.results.Results`. May import the foundation modules, :mod:`s
 from sim.engine import calibrate as _calibrate
 from sim.engine import model as _model
 
-_model.calibrator = _calibrate.calibrate
+_model.calibrator = _calibrate.calibrate_cached

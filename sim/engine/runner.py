@@ -146,9 +146,9 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
     started = datetime.now(UTC).isoformat(timespec="seconds")
     calibration = None
     if sc.calibrate:
-        from sim.engine.calibrate import calibrate
+        from sim.engine.calibrate import calibrate_cached
 
-        sc, report = calibrate(sc)
+        sc, report = calibrate_cached(sc)
         calibration = {k: (v if isinstance(v, int | dict) else float(v))
                        for k, v in report.attrs.items()}
         if "partners" in calibration:  # plain floats for the manifest
