@@ -205,7 +205,7 @@ def _cmd_dashboard(args) -> int:
     check_lang(args.lang)
     env = dict(os.environ, SIM_DASHBOARD_SCENARIOS=str(Path(args.scenarios).resolve()),
                SIM_DASHBOARD_RESULTS=str(Path(args.results).resolve()),
-               SIM_DASHBOARD_LANG=args.lang)
+               SIM_DASHBOARD_LANG=args.lang, SIM_DASHBOARD_PACK=args.pack)
     if args.end_year:
         env["SIM_DASHBOARD_END_YEAR"] = str(args.end_year)
     cmd = [sys.executable, "-m", "solara", "run", "sim.dashboard.app", "--host", args.host,
@@ -350,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--scenarios", default="scenarios",
                       help="folder of scenario files to offer (default scenarios)")
     dash.add_argument("--results", default="results", help="results root (default results)")
+    dash.add_argument("--pack", default="jilin", help="initial region pack (default jilin)")
     dash.add_argument("--end-year", type=int, default=None,
                       help="initial horizon (default: the plan scenario's last year)")
     dash.add_argument("--lang", choices=("en", "zh"), default="en",
