@@ -32,6 +32,8 @@ _EXPORTS = {
     "SimError": "sim.errors",
     "run_sweep": "sim.sweep",
     "load_sweep": "sim.sweep",
+    "decompose": "sim.sweep.decompose",
+    "load_decomposition": "sim.results.decompositions",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -1,7 +1,8 @@
 """The ``sim`` command line: argument parsing and the commands.
 
 Owns ``sim run``, ``validate``, ``calibrate``, ``history``, ``schema``, ``compare``, ``report``,
-``check``, ``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`): each
+``check``, ``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`),
+``decompose`` (:mod:`sim.cli.decompose`): each
 parses its arguments, calls one library function, prints or writes, and turns
 :class:`sim.errors.SimError` into one line on stderr and exit code 2. It may import every other
 unit; nothing imports it (``sim.__main__`` and the ``sim`` console script call :func:`main`).
@@ -296,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=_cmd_check_cp)
     from sim.cli.sweep import add_parser as add_sweep_parsers  # sweep, sensitivity
     add_sweep_parsers(sub)
+    from sim.cli.decompose import add_parser as add_decompose_parsers  # decompose, optimize
+    add_decompose_parsers(sub)
     return p
 
 
