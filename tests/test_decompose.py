@@ -96,6 +96,12 @@ def toy(tmp_path_factory):
     return d
 
 
+@pytest.fixture(scope="module")
+def pillar_dec(toy, tmp_path_factory):
+    return decompose(toy / "plan.yaml", toy / "base.yaml",
+                     out=tmp_path_factory.mktemp("dec") / "d", workers=0)
+
+
 def test_pillars_come_from_extends_parents(toy):
     plan, base = load_scenario(toy / "plan.yaml"), load_scenario(toy / "base.yaml")
     comps = components(plan, base, "pillar")
@@ -120,11 +126,11 @@ def test_channels_switch_off_to_neutral_values(toy):
     assert "road~passenger" in {m.id for m in sc.region.modes} and len(sc.policies) == 2
 
 
-def test_decomposition_sums_to_total_and_levers_are_nearly_additive(toy, tmp_path):
+def test_decomposition_sums_to_total_and_levers_are_nearly_additive(toy, pillar_dec):
     import sim
     from sim.analysis.shapley import effect_values
 
-    dec = decompose(toy / "plan.yaml", toy / "base.yaml", out=tmp_path / "d", workers=0)
+    dec = pillar_dec
     c = dec.contributions.set_index(["indicator", "component"])
     g = "GDP 2022 (bn CNY, nominal)"
     assert g in dec.contributions["indicator"].values
@@ -187,3 +193,35 @@ def test_cli_decompose_then_process_pool_gives_identical_numbers(toy, tmp_path):
     # resume: a second call reuses every run
     again = decompose(toy / "plan.yaml", toy / "base.yaml", **kw)
     assert again.manifest["sessions"][-1]["executed"] == 0
+
+
+def test_headline_directions_inputs_and_top_contributors(pillar_dec, tmp_path):
+    import json
+
+    from sim.analysis.headline import headline
+    from sim.results import load_results
+    from sim.viz.report import _decomposition
+
+    dec = pillar_dec
+    coal = json.loads((dec.path / "manifest.json").read_text())
+    assert coal["status"] == "complete"
+    runs = sorted((dec.path / "runs").iterdir(), key=lambda p: p.name)
+    base = load_results(runs[0])  # c00-...: the empty coalition, i.e. the baseline
+    plan = load_results(runs[-1])  # c04-...: every policy, i.e. the plan
+    assert plan.manifest["scenario"]["policies"] and not base.manifest["scenario"]["policies"]
+    h = headline(plan, base, decomposition=dec)
+    g = "GDP 2022 (bn CNY, nominal)"
+    assert h.loc[g, "better"] == "higher" and h.loc[g, "kind"] == "outcome"
+    assert np.isfinite(h.loc[g, "% difference"])
+    assert h.loc["Theil index of GDP per capita 2022 (index)", "better"] == "lower"
+    # points and growth rates: difference only
+    assert np.isnan(h.loc["GDP growth 2022 (% a year)", "% difference"])
+    for i in ("policy spending 2022 (bn CNY)", "tourism visitors (policy) 2022 (m trips)",
+              "policy spending (bn CNY)"):
+        assert h.loc[i, "kind"] == "input" and h.loc[i, "better"] == "n/a"
+    assert h.loc[g, "top contributors"].split(" ")[0] in ("pa", "pb", "toyplan")
+    (tmp_path / "rep" / "tables").mkdir(parents=True)
+    (tmp_path / "rep" / "figures").mkdir()
+    text = _decomposition(dec.path, [base, plan], tmp_path / "rep")  # the report's section
+    assert "Where the effect comes from" in text and "Top contributors" in text
+    assert (tmp_path / "rep" / "figures" / "waterfall_0.svg").is_file()

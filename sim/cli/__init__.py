@@ -170,7 +170,7 @@ def _cmd_report(args) -> int:
     from sim.viz.report import write_report
 
     page = write_report(args.runs, args.out, force=args.force, quiet=args.quiet,
-                        title=args.title)
+                        title=args.title, decomposition=args.decomposition)
     print(f"report: {page}")
     return 0
 
@@ -279,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True, help="report folder to create (e.g. report/)")
     rep.add_argument("--force", action="store_true", help="overwrite an existing --out")
     rep.add_argument("--title", default=None, help="page title")
+    rep.add_argument("--decomposition", default=None, metavar="FOLDER",
+                     help="a 'sim decompose' folder of the second run against the first: adds "
+                          "the section 'Where the effect comes from'")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_report)
 
