@@ -61,6 +61,8 @@ def test_selectors_and_apply(folder):
     assert new.policies[0].factor == 1.2 and new.policies[0].cost_cny == 4
     assert [p.visitors for p in new.policies[1:]] == [3.0, 3.0]
     assert new.parameters.migration_elasticity == 2.0
+    c = apply_parameters(sc, {"policies[east zone].cost_cny": 8.0}).policies[0]
+    assert c.cost_cny == 8.0 and c.reference_cost_cny == 4.0  # strength scales from 4 to 8
     base = load_scenario(folder / "base.yaml")  # no such policy: unchanged
     assert apply_parameters(base, {"policies[east zone].factor": 1.2}) == base
 

@@ -419,7 +419,9 @@ def apply_parameters(sc, values: dict):
     multiplies each sector's own sigma by it; ``agriculture_share`` or ``housing_share``
     rescales every sector's expenditure share by the same factor so that all shares still sum
     to 1; ``policies[<selector>].<field>`` sets that field of every policy the selector
-    matches (:func:`match_policies`; none in this scenario: no change); any other name
+    matches (:func:`match_policies`; none in this scenario: no change; setting ``cost_cny``
+    of a policy without ``reference_cost_cny`` first makes its stated cost the reference, so
+    that its strength scales with the new cost [P9]); any other name
     replaces that field of ``parameters``.
 
     Parameters
@@ -441,8 +443,13 @@ def apply_parameters(sc, values: dict):
             m = LEVER_PATTERN.match(k)
             for i in match_policies(pols, m["sel"]):
                 rule = lever_field_rule(pols[i], m["field"])
-                if rule is not None:
-                    pols[i] = rep(pols[i], **{m["field"]: rule[0](v)})
+                if rule is None:
+                    continue
+                extra = {}
+                if m["field"] == "cost_cny" and pols[i].reference_cost_cny is None \
+                        and pols[i].cost_cny > 0:  # the stated magnitude is at the stated cost
+                    extra["reference_cost_cny"] = pols[i].cost_cny
+                pols[i] = rep(pols[i], **{m["field"]: rule[0](v)}, **extra)
         sc = rep(sc, policies=tuple(pols))
         values = {k: v for k, v in values.items() if not is_lever(k)}
         if not values:
