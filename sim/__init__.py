@@ -33,6 +33,7 @@ _EXPORTS = {
     "run_sweep": "sim.sweep",
     "load_sweep": "sim.sweep",
     "decompose": "sim.sweep.decompose",
+    "optimize": "sim.sweep.optimize",
     "load_decomposition": "sim.results.decompositions",
 }
 

@@ -2,7 +2,7 @@
 
 Owns ``sim run``, ``validate``, ``calibrate``, ``history``, ``schema``, ``compare``, ``report``,
 ``check``, ``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`),
-``decompose`` (:mod:`sim.cli.decompose`): each
+``decompose`` and ``optimize`` (:mod:`sim.cli.decompose`): each
 parses its arguments, calls one library function, prints or writes, and turns
 :class:`sim.errors.SimError` into one line on stderr and exit code 2. It may import every other
 unit; nothing imports it (``sim.__main__`` and the ``sim`` console script call :func:`main`).
