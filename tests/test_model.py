@@ -158,3 +158,25 @@ def test_link_closing_year_changes_the_network():
     c = res.places.set_index(["year", "place"])
     pd.testing.assert_frame_equal(b.loc[2020:2022], c.loc[2020:2022], check_exact=True)
     assert not np.allclose(b.loc[2023:, "gdp"], c.loc[2023:, "gdp"], rtol=1e-12, atol=0)
+
+
+def test_spinup_and_calibration_memos_give_what_a_fresh_run_gives():
+    """The in-process memos (calibration problem, base-year firm spin-up) change no result."""
+    import dataclasses as dc
+
+    import sim.engine.calibrate as cal
+    import sim.engine.model as m
+
+    sc = sim.load_scenario("scenarios/baseline.yaml")
+    sc = dc.replace(sc, time=dc.replace(sc.time, end=2022))
+    cal._MEMO.clear()
+    m._SPINUP_MEMO.clear()
+    a = sim.run_scenario(sc)
+    assert len(m._SPINUP_MEMO) == 1 and len(cal._MEMO) == 1
+    b = sim.run_scenario(sc)  # served from both memos
+    cal._MEMO.clear()
+    m._SPINUP_MEMO.clear()
+    c = sim.run_scenario(sc)  # fresh again
+    pd.testing.assert_frame_equal(a.places, b.places, check_exact=True)
+    pd.testing.assert_frame_equal(a.places, c.places, check_exact=True)
+    pd.testing.assert_frame_equal(a.sectors, c.sectors, check_exact=True)

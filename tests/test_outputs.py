@@ -61,3 +61,16 @@ def test_links_table_regional_freight_and_zero_shock():
     for col in ("welfare", "exports_external", "imports_external", "visitors"):
         np.testing.assert_array_equal(a.places[col].to_numpy(), z.places[col].to_numpy())
     np.testing.assert_array_equal(a.links["freight"].to_numpy(), z.links["freight"].to_numpy())
+
+
+def test_parquet_files_carry_column_units(tmp_path):
+    """GDP and every money column are labelled nominal in the Parquet metadata and manifest."""
+    import sim
+    from sim.results.folder import parquet_units
+
+    res = sim.run_scenario(sim.load_scenario("scenarios/example.yaml"), end_year=2021)
+    out = sim.write_results(res, tmp_path / "r")
+    units = parquet_units(out / "places.parquet")
+    assert "nominal" in units["gdp"] and units["population"] == "m persons"
+    assert "nominal" in parquet_units(out / "sectors.parquet")["output"]
+    assert "gdp" in sim.load_results(out).manifest["units"]

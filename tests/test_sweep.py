@@ -460,3 +460,12 @@ end_year: 2022
     a = p[p.run_id == "p0000-small-agents-s1"]["population"].to_numpy()
     b = p[p.run_id == "p0000-small-agents-s2"]["population"].to_numpy()
     assert not np.array_equal(a, b)
+
+
+def test_sweep_workers_pin_blas_to_one_thread():
+    """A worker that received its shared inputs runs BLAS single-threaded (threadpoolctl)."""
+    code = ("from threadpoolctl import threadpool_info; import sim.sweep.execute as x; "
+            "x._install_shared(x.SharedInputs({})); "
+            "print(max([i['num_threads'] for i in threadpool_info()] or [1]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "1"

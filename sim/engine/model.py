@@ -34,7 +34,12 @@ from sim.engine.primitives import (
     trade_groups,
     year_primitives,
 )
-from sim.engine.recorder import LINK_TABLE_MAX_PLACES, Recorder
+from sim.engine.recorder import (
+    LINK_TABLE_MAX_PLACES,
+    MIGRATION_TABLE_DENSE_MAX,
+    MIGRATION_TABLE_TOP_K,
+    Recorder,
+)
 from sim.kernels import firms as fk
 from sim.kernels.choice import rouwenhorst, stationary
 from sim.kernels.equilibrium import (
@@ -44,7 +49,14 @@ from sim.kernels.equilibrium import (
     trade_flows,
 )
 from sim.kernels.households import status_probabilities
-from sim.kernels.migration import size_weights, utility
+from sim.kernels.migration import (
+    logit_flow_totals,
+    logit_kernel,
+    logit_weights,
+    migration_table,
+    size_weights,
+    utility,
+)
 from sim.kernels.network import link_volumes
 from sim.rng import spawn_streams
 from sim.scenario.schema import Scenario
@@ -119,6 +131,30 @@ def _innovation_factor(prim, net, par):
     return np.exp(log_f)
 
 
+_SPINUP_MEMO: dict = {}
+"""Base-year firm spin-ups by content of their inputs (a plan and its baseline, or a
+calibration and its run, share one); at most 4 are kept."""
+
+
+def _spinup_key(inp, prim, par, slv) -> str:
+    """Digest of everything the base-year firm spin-up depends on."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in dataclasses.fields(inp):  # every input of the equilibrium
+        v = getattr(inp, f.name)
+        h.update(f.name.encode())
+        if isinstance(v, np.ndarray):
+            h.update(str(v.dtype).encode() + str(v.shape).encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        else:
+            h.update(repr(v).encode())
+    for v in (prim.subsidy, prim.entry_cost, prim.extra_entrants):
+        h.update(np.ascontiguousarray(v).tobytes())
+    h.update(repr((par, slv)).encode())
+    return h.hexdigest()
+
+
 class SimModel(mesa.Model):
     """Spatial general-equilibrium model of a region, stepped annually.
 
@@ -155,6 +191,8 @@ class SimModel(mesa.Model):
         else:
             self.households = AggregateHouseholds(mob0, st.ag0, st.internal, par.hukou_share)
         self.network = NetworkCache(st, par)
+        self._kernel = None  # (network matrices, exp(-kappa)) of the last migration year
+        self._size_factor = None
         self.link_volume: dict = {}
         self._wage = None
         self.last = None
@@ -203,6 +241,24 @@ class SimModel(mesa.Model):
             profit_noise=par.firm_profit_noise)
         slv = self.scenario.solver
         inp, prim, _ = self.equilibrium_inputs(free_entry=True)
+        key = _spinup_key(inp, prim, par, slv)
+        hit = _SPINUP_MEMO.get(key)
+        if hit is not None:  # the same base year was spun up before in this process
+            M, self.entry_pool, self._wage, self.spinup_rounds = (
+                hit[0].copy(), hit[1].copy(), hit[2].copy(), hit[3])
+            self.firms = AggregateFirms(M, self.zeta)
+        else:
+            self._spin_up(inp, pi, par, slv, st)
+            if len(_SPINUP_MEMO) >= 4:
+                _SPINUP_MEMO.pop(next(iter(_SPINUP_MEMO)))
+            _SPINUP_MEMO[key] = (self.firms.M.copy(), self.entry_pool.copy(),
+                                 self._wage.copy(), self.spinup_rounds)
+        if agents:
+            self.firms = AgentFirms(self.streams["firms"], self.firms.M, self.zeta,
+                                    self.scenario.agents.firms)
+
+    def _spin_up(self, inp, pi, par, slv, st) -> None:
+        """The base-year firm spin-up itself (see :meth:`_init_firms`)."""
         eq = solve_equilibrium(inp, tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
                                anderson=slv.anderson, year=self.year)
         M = np.where(st.internal[:, None], eq.firms, 0.0)
@@ -222,9 +278,6 @@ class SimModel(mesa.Model):
             self.spinup_rounds = r
             if np.max(np.abs(self.firms.M - before)) <= 1e-6 * np.max(before):
                 break
-        if agents:
-            self.firms = AgentFirms(self.streams["firms"], self.firms.M, self.zeta,
-                                    self.scenario.agents.firms)
 
     def _decisions(self, eq, prim):
         """Per-type firm decision probabilities given this year's equilibrium."""
@@ -396,6 +449,8 @@ class SimModel(mesa.Model):
     def _migrate(self, U, net, par):
         """Apply the migration rule; returns a MigrationRecord-like dict."""
         N = self.static.n_places
+        if par.migration_rule == "logit" and isinstance(self.households, AggregateHouseholds):
+            return self._migrate_aggregate(U, net, par)
         if par.migration_rule == "logit":
             Uc = U * size_weights(self.static.size, size_elasticity=par.migration_size_elasticity,
                                   elasticity=par.migration_elasticity)
@@ -413,11 +468,48 @@ class SimModel(mesa.Model):
             return {"delta": self.households.replicate(U, speed=par.replicator_speed)}
         return {"delta": np.zeros(N)}
 
+    def _migrate_aggregate(self, U, net, par):
+        """Logit migration of household masses from the cached kernel exp(-kappa) [D1], [H1].
+
+        Two matrix-vector products a year (:func:`~sim.kernels.migration.logit_flow_totals`);
+        the flow table is built only for the recorder: dense up to
+        ``MIGRATION_TABLE_DENSE_MAX`` places, else the largest ``MIGRATION_TABLE_TOP_K``
+        destinations of each origin (row blocks, no N x N temporary).
+        """
+        st, hh = self.static, self.households
+        if self._kernel is None or self._kernel[0] is not net:
+            self._kernel = (net, logit_kernel(net.migration_cost))
+        E = self._kernel[1]
+        eps = par.migration_elasticity
+        if self._size_factor is None:
+            self._size_factor = size_weights(st.size, size_elasticity=par.migration_size_elasticity,
+                                             elasticity=eps)
+        u, c = logit_weights(U, self._size_factor, elasticity=eps)
+        share = hh.registered_share
+        tot = logit_flow_totals(E, u, hh.reg, hh.unreg, reconsider_share=par.reconsider_share,
+                                hukou_factor=float(np.exp(-par.hukou_cost)), external=~st.internal)
+
+        def inclusive(D):
+            with np.errstate(divide="ignore"):
+                return np.where(D > 0, np.exp((np.log(np.where(D > 0, D, 1.0)) + c) / eps), 0.0)
+
+        table = migration_table(E, u, tot["a"], dense_max=MIGRATION_TABLE_DENSE_MAX,
+                                top_k=MIGRATION_TABLE_TOP_K)
+        hh.migrate_totals(tot["out_reg"], tot["out_unreg"], tot["inflow"],
+                          conversion=par.hukou_conversion)
+        return {"totals": (tot["inflow"], tot["out_reg"] + tot["out_unreg"], tot["ext_net"]),
+                "table": table,
+                "inclusive": (inclusive(tot["D_reg"]), inclusive(tot["D_unreg"]), share)}
+
     def _place_outputs(self, eq, U, mobile, ag, moves):
         st = self.static
         N, intern = st.n_places, st.internal
         ext_net = np.zeros(N)
-        if "flows" in moves:
+        if "totals" in moves:
+            inflow, outflow, ext_net = moves["totals"]
+            ext_net = np.where(intern, ext_net, 0.0)
+            self.recorder.record_migration_table(self.year, *moves["table"])
+        elif "flows" in moves:
             F = moves["flows"]
             inflow, outflow = F.sum(axis=0), F.sum(axis=1)
             ext_net[intern] = (F[~intern][:, intern].sum(axis=0)
@@ -459,6 +551,7 @@ class SimModel(mesa.Model):
         if self.firms is not None:
             self.firms.release()
         self.network = None
+        self._kernel = None
         self.link_volume = {}
         self.last = None
         self._wage = None

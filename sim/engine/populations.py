@@ -61,6 +61,14 @@ class AggregateHouseholds:
             conversion=conversion, internal=self.internal)
         return flows
 
+    def migrate_totals(self, out_reg, out_unreg, inflow, *, conversion):
+        """[H1]-[H3] from origin and destination totals (:func:`logit_flow_totals`)."""
+        r = self.reg - out_reg
+        u = self.unreg - out_unreg + inflow
+        conv = conversion * u
+        self.reg = np.where(self.internal, r + conv, self.reg)
+        self.unreg = np.where(self.internal, u - conv, self.unreg)
+
     def replicate(self, real_income, *, speed):
         """Replicator dynamics [D3] on total mobile workers (statuses scaled alike)."""
         tot = self.mobile

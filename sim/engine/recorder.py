@@ -20,6 +20,10 @@ MIGRATION_MIN = 1e-6  # flows below one worker (1e-6 million) are not written
 # links.parquet only for regions up to this many places (internal + external): measured, the
 # assignment adds ~0.03 s a year at 100 places but ~0.28 s at 300 (docs/indicators.md).
 LINK_TABLE_MAX_PLACES = 100
+MIGRATION_TABLE_DENSE_MAX = 500
+"""Up to this many places the migration table keeps every flow of at least one worker."""
+MIGRATION_TABLE_TOP_K = 20
+"""Above it, the table keeps each origin's 20 largest destinations (docs/model.md, section 8)."""
 
 
 class Recorder:
@@ -98,6 +102,14 @@ class Recorder:
         o, d = np.nonzero(flows >= MIGRATION_MIN)
         self.migration.append({"year": year, "origin": o, "destination": d,
                                "movers": flows[o, d], "households": None})
+
+    def record_migration_table(self, year: int, origin, destination, movers):
+        """Store a sparse flow table (aggregate resolution, from the migration kernel)."""
+        order = np.lexsort((destination, origin))
+        self.migration.append({"year": year, "origin": np.asarray(origin)[order],
+                               "destination": np.asarray(destination)[order],
+                               "movers": np.asarray(movers, dtype=float)[order],
+                               "households": None})
 
     def record_migration_pairs(self, year: int, origin, destination, scale: float):
         """Store household-agent moves, aggregated by (origin, destination)."""

@@ -58,11 +58,14 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
     started = datetime.now(UTC).isoformat(timespec="seconds")
     calibration = None
     if sc.calibrate:
-        from sim.engine.calibrate import calibrate
+        from sim.engine.calibrate import calibrate_cached
 
-        sc, report = calibrate(sc)
-        calibration = {k: (float(v) if not isinstance(v, int) else v)
+        sc, report = calibrate_cached(sc)
+        calibration = {k: (v if isinstance(v, int | dict) else float(v))
                        for k, v in report.attrs.items()}
+        if "partners" in calibration:  # plain floats for the manifest
+            calibration["partners"] = {j: {k: float(x) for k, x in d.items()}
+                                       for j, d in calibration["partners"].items()}
     model = SimModel(sc, seed=seed, end_year=end_year)
     try:
         with progress(model.end_year - model.year + 1, sc.name, quiet=quiet,

@@ -12,6 +12,7 @@ groups (sectors sharing sigma and trade-cost scale share one matrix ``T = tau**(
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from sim._types import FLOAT
 from sim.errors import ConvergenceError
 
 __all__ = [
+    "partner_trade",
     "EquilibriumInputs",
     "EquilibriumResult",
     "solve_equilibrium",
@@ -243,11 +245,17 @@ def market_access(demand, freeness, group):
     return _apply_freeness(demand, freeness, group, transpose=False)
 
 
+@functools.lru_cache(maxsize=64)
+def _group_columns(key: bytes) -> tuple:
+    """(group, sector indices) pairs of a group vector (cached: loop-invariant in a solve)."""
+    group = np.frombuffer(key, dtype=np.int64)
+    return tuple((int(g), np.flatnonzero(group == g)) for g in np.unique(group))
+
+
 def _apply_freeness(x, freeness, group, *, transpose):
     """T_g^T x (price indices) or T_g x (market access) per trade-cost group; -1: identity."""
     out = np.empty_like(x)
-    for g in np.unique(group):
-        ks = np.flatnonzero(group == g)
+    for g, ks in _group_columns(np.asarray(group, dtype=np.int64).tobytes()):
         if g < 0:
             out[:, ks] = x[:, ks]
         else:
@@ -589,4 +597,43 @@ def external_trade(result, inp):
         T = inp.freeness[g]
         exports += supply[:, k] * (T[:, ext] @ dem[ext, k])
         imports += dem[:, k] * (supply[ext, k] @ T[ext, :])
+    return exports, imports
+
+
+def partner_trade(result, inp):
+    r"""The region's exports to and imports from each external place (value a year) [O1b].
+
+    .. math::
+        EX^{R}_j = \sum_k \sum_{n \in \mathcal{I}} X_{njk}, \qquad
+        IM^{R}_j = \sum_k \sum_{n \in \mathcal{I}} X_{jnk},
+        \qquad X_{nmk} = S_{nk} T_{nm}^{(g_k)} P_{mk}^{\sigma_k-1} E_{mk}
+
+    with :math:`\mathcal{I}` the internal places: the bilateral trade of the region with each
+    partner that customs statistics report (gravity flows of the CES model, Redding 2016).
+    Computed with (N_int x N) products per sector, never the dense flows.
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    inp : EquilibriumInputs
+
+    Returns
+    -------
+    exports, imports : ndarray, shape (N,)
+        Entries of external places: the region's exports to / imports from them; internal
+        entries are 0.
+    """
+    intern = np.asarray(inp.internal, dtype=bool)
+    supply, dem = _gravity_terms(result, inp)
+    N, K = supply.shape
+    exports, imports = np.zeros(N), np.zeros(N)
+    for k in range(K):
+        g = inp.group[k]
+        if g < 0:
+            continue
+        T = inp.freeness[g]
+        exports += (supply[intern, k] @ T[intern, :]) * dem[:, k]
+        imports += supply[:, k] * (T[:, intern] @ dem[intern, k])
+    exports[intern] = 0.0
+    imports[intern] = 0.0
     return exports, imports

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["replicator_step", "logit_flows", "logit_probabilities", "migration_costs",
-           "size_weights", "utility"]
+           "size_weights", "utility", "logit_kernel", "logit_weights", "logit_flow_totals",
+           "migration_table"]
 
 
 def replicator_step(mobile, real_income, *, speed, internal):
@@ -310,3 +311,121 @@ def expected_utility(utility_, kappa, *, elasticity):
     """
     return logit_probabilities(utility_, np.asarray(kappa, dtype=float), elasticity=elasticity,
                                return_inclusive=True)[1]
+
+
+def logit_kernel(kappa):
+    """E = exp(-kappa), the migration kernel of [D1] (0 where kappa is inf; diagonal 1).
+
+    Cached per transport network by the model: with it, a year of logit migration takes two
+    matrix-vector products (:func:`logit_flow_totals`) instead of several N x N temporaries.
+    """
+    with np.errstate(over="ignore"):
+        return np.exp(-np.asarray(kappa, dtype=float))
+
+
+def logit_weights(utility_, size_factor, *, elasticity):
+    r"""Logit weights :math:`u_m = (S_m^{\zeta/\epsilon} U_m)^{\epsilon} e^{-c}` and the scale c.
+
+    ``c`` is the largest log weight, so that ``u <= 1`` (no overflow); it cancels from every
+    probability and is added back to inclusive values.
+    """
+    Uc = np.asarray(utility_, dtype=float) * size_factor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lu = np.where(Uc > 0, elasticity * np.log(np.where(Uc > 0, Uc, 1.0)), -np.inf)
+    fin = np.isfinite(lu)
+    c = float(lu[fin].max()) if fin.any() else 0.0
+    return np.where(fin, np.exp(lu - c), 0.0), c
+
+
+def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, external):
+    r"""Logit migration [D1], [H1] by origin and destination totals, from the kernel E.
+
+    With :math:`E_{nm} = e^{-\kappa_{nm}}` (diagonal 1) and weights u (:func:`logit_weights`),
+    the normalisers are :math:`D^U_n = (Eu)_n` for unregistered and
+    :math:`D^R_n = h((Eu)_n - u_n) + u_n` for registered households (:math:`h = e^{-\kappa_H}`,
+    the registration cost on leaving), and with
+    :math:`a_n = s L^U_n / D^U_n + s L^R_n h / D^R_n` the flows are
+    :math:`F_{nm} = a_n E_{nm} u_m` (n ≠ m), so
+
+    .. math:: \text{out}^r_n = s L^r_n (1 - u_n / D^r_n), \qquad
+              \text{in}_m = u_m\big((E^\top a)_m - a_m\big)
+
+    exactly the row and column sums of :func:`logit_flows` /
+    :func:`sim.kernels.households.continuum_step` (tested against them), at the cost of two
+    matrix-vector products and no N x N temporaries.
+
+    Parameters
+    ----------
+    E : ndarray, shape (N, N)
+        Migration kernel (:func:`logit_kernel`).
+    u : ndarray, shape (N,)
+        Logit weights.
+    reg, unreg : ndarray, shape (N,)
+        Registered and unregistered mobile workers.
+    reconsider_share : float
+        s.
+    hukou_factor : float
+        h = exp(-kappa_H) in (0, 1].
+    external : ndarray of bool, shape (N,)
+
+    Returns
+    -------
+    dict
+        ``out_reg``, ``out_unreg``, ``inflow``, ``ext_net`` (inflow from external places minus
+        outflow to them, meaningful for internal places), ``D_reg``, ``D_unreg`` (normalisers,
+        for inclusive values) and ``a`` (origin factors, for flow tables).
+    """
+    s = reconsider_share
+    Eu = E @ u
+    DU = Eu
+    DR = hukou_factor * (Eu - u) + u
+    okU, okR = DU > 0, DR > 0
+    aU = np.divide(s * unreg, DU, out=np.zeros_like(DU), where=okU)
+    aR = np.divide(s * reg * hukou_factor, DR, out=np.zeros_like(DR), where=okR)
+    out_U = np.where(okU, s * unreg * (1.0 - np.divide(u, DU, out=np.zeros_like(DU),
+                                                        where=okU)), 0.0)
+    out_R = np.where(okR, s * reg * (1.0 - np.divide(u, DR, out=np.zeros_like(DR),
+                                                      where=okR)), 0.0)
+    a = aU + aR
+    inflow = u * (E.T @ a - a)
+    ext = np.asarray(external, dtype=bool)
+    ext_in = u * (a[ext] @ E[ext]) if ext.any() else np.zeros_like(u)
+    ext_out = a * (E[:, ext] @ u[ext]) if ext.any() else np.zeros_like(u)
+    return {"out_reg": out_R, "out_unreg": out_U, "inflow": inflow,
+            "ext_net": ext_in - ext_out, "D_reg": DR, "D_unreg": DU, "a": a}
+
+
+def migration_table(E, u, a, *, dense_max=500, top_k=20, min_flow=1e-6, block=256):
+    r"""Origin-destination flows :math:`F_{nm} = a_n E_{nm} u_m` (n ≠ m) as a sparse table.
+
+    Up to ``dense_max`` places every flow of at least ``min_flow`` (one worker, in millions) is
+    kept; above it, only the ``top_k`` largest destinations of each origin (flows of at least
+    ``min_flow``), computed in blocks of ``block`` origins so that no N x N array is formed.
+
+    Returns
+    -------
+    origin, destination : ndarray of int
+    movers : ndarray of float
+    """
+    N = len(u)
+    origins, dests, vals = [], [], []
+    k = N - 1 if N <= dense_max else min(top_k, N - 1)
+    for lo in range(0, N, block if N > dense_max else N):
+        hi = min(N, lo + (block if N > dense_max else N))
+        F = a[lo:hi, None] * E[lo:hi] * u[None, :]
+        F[np.arange(hi - lo), np.arange(lo, hi)] = 0.0
+        if k < N - 1:
+            idx = np.argpartition(F, -k, axis=1)[:, -k:]
+            v = np.take_along_axis(F, idx, axis=1)
+            rows = np.repeat(np.arange(lo, hi), k)
+            cols, v = idx.ravel(), v.ravel()
+        else:
+            r, cols = np.nonzero(F >= min_flow)
+            rows, v = r + lo, F[r, cols]
+        keep = v >= min_flow
+        origins.append(rows[keep])
+        dests.append(cols[keep])
+        vals.append(v[keep])
+    if not origins:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    return np.concatenate(origins), np.concatenate(dests), np.concatenate(vals)

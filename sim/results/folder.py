@@ -143,6 +143,46 @@ def atomic_folder(out, *, force: bool = False):
         raise
 
 
+NOMINAL = "bn CNY a year, nominal (model prices: numeraire the farm good, base-year CNY)"
+COLUMN_UNITS = {
+    "year": "year", "population": "m persons", "mobile": "m persons",
+    "agricultural": "m persons", "gdp": NOMINAL,
+    "wage": "k CNY per worker a year, nominal", "real_wage": "index (nominal wage / price index)",
+    "price_index": "index (consumer price index of the place, numeraire = 1)",
+    "rent": "nominal, model units", "utility": "index", "welfare": "index (units of utility)",
+    "ag_wage": "k CNY per farm worker a year, nominal",
+    "in_migration": "m persons a year", "out_migration": "m persons a year",
+    "external_net_migration": "m persons a year", "exports_external": NOMINAL,
+    "imports_external": NOMINAL, "visitors": "m trips a year", "visitor_spending": NOMINAL,
+    "output": NOMINAL, "employment": "m persons", "firms": "firm mass",
+    "movers": "m persons a year", "households": "agents", "freight": NOMINAL,
+    "freight_regional": NOMINAL,
+}
+"""Units of the results tables' columns, written into each Parquet file's metadata
+(``sim.units``, JSON) and into the manifest (``units``)."""
+
+
+def _to_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` with its columns' units in the Parquet schema metadata (key ``sim.units``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    units = {c: COLUMN_UNITS[c] for c in df.columns if c in COLUMN_UNITS}
+    meta = dict(table.schema.metadata or {})
+    meta[b"sim.units"] = json.dumps(units).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def parquet_units(path) -> dict:
+    """The column units stored in a results Parquet file (empty if none)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(b"sim.units")
+    return json.loads(raw) if raw else {}
+
+
 def write_results(results: Results, out, *, force: bool = False) -> Path:
     """Write ``results`` to folder ``out`` atomically.
 
@@ -153,13 +193,13 @@ def write_results(results: Results, out, *, force: bool = False) -> Path:
     """
     out = Path(out)
     with atomic_folder(out, force=force) as tmp:
-        results.places.to_parquet(tmp / "places.parquet", index=False, engine="pyarrow")
-        results.sectors.to_parquet(tmp / "sectors.parquet", index=False, engine="pyarrow")
+        _to_parquet(results.places, tmp / "places.parquet")
+        _to_parquet(results.sectors, tmp / "sectors.parquet")
         for t in OPTIONAL_TABLES:
             df = getattr(results, t)
             if df is not None:
-                df.to_parquet(tmp / f"{t}.parquet", index=False, engine="pyarrow")
-        manifest = dict(results.manifest, results_format=RESULTS_FORMAT)
+                _to_parquet(df, tmp / f"{t}.parquet")
+        manifest = dict(results.manifest, results_format=RESULTS_FORMAT, units=COLUMN_UNITS)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     return out
 

@@ -172,6 +172,15 @@ class Place:
         0.0, "log points per year",
         "Internal places: drift g^A_n of the productivity fundamental [D5], from history "
         "calibration (`sim history`).")
+    trade_exports: float | None = _f(
+        None, "bn CNY per year",
+        "External places: the region's observed exports to this partner in the base year "
+        "(customs statistics); calibration scales the place's income (its demand) to match "
+        "[C3].")
+    trade_imports: float | None = _f(
+        None, "bn CNY per year",
+        "External places: the region's observed imports from this partner in the base year; "
+        "calibration scales the place's productivity (its supply) to match [C3].")
 
 
 @dataclass(frozen=True)

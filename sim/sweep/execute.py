@@ -140,8 +140,24 @@ def run_calibration(shared: SharedInputs, job: dict) -> dict:
 
 
 def _install_shared(shared: SharedInputs) -> None:
-    """Keep ``shared`` in this worker process under its token (pool initializer, Dask plugin)."""
+    """Keep ``shared`` in this worker process under its token (pool initializer, Dask plugin).
+
+    Also pins BLAS to one thread in the worker: sweep workers already use every core, and two
+    BLAS threads per worker on two cores double solve times under contention.
+    """
     _WORKER_SHARED[shared.token] = shared
+    _pin_blas_threads()
+
+
+_BLAS_LIMIT = []
+
+
+def _pin_blas_threads() -> None:
+    """One BLAS/OpenMP thread in this process (threadpoolctl), kept for the process's life."""
+    if not _BLAS_LIMIT:
+        from threadpoolctl import threadpool_limits
+
+        _BLAS_LIMIT.append(threadpool_limits(limits=1))
 
 
 def _release_shared(token: str) -> None:

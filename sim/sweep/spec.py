@@ -474,10 +474,13 @@ def apply_parameters(sc, values: dict):
 def calibration_scenario(sc):
     """The calibration problem of a member scenario: policies, seed and labels removed.
 
-    ``sim.engine.calibrate.calibrate`` ignores policies and does not draw random numbers, so members
-    that differ only in policies or seed share one calibration.
+    ``sim.engine.calibrate.calibrate`` ignores policies and does not draw random numbers, so
+    members that differ only in policies or seed share one calibration. The reserved group
+    ``foreign`` is kept: it decides which places take part in migration (the same rule as
+    ``sim.engine.calibrate.calibration_problem``, which this module may not import).
     """
     return dataclasses.replace(sc, policies=(), seed=0, name="calibration", description="",
-                               groups=(), source=None)
+                               groups=tuple(g for g in sc.groups if g[0] == "foreign"),
+                               source=None)
 
 
