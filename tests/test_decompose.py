@@ -225,3 +225,19 @@ def test_headline_directions_inputs_and_top_contributors(pillar_dec, tmp_path):
     text = _decomposition(dec.path, [base, plan], tmp_path / "rep")  # the report's section
     assert "Where the effect comes from" in text and "Top contributors" in text
     assert (tmp_path / "rep" / "figures" / "waterfall_0.svg").is_file()
+
+
+def test_headline_shows_ensemble_band(pillar_dec):
+    import pandas as pd
+
+    from sim.analysis.headline import headline
+    from sim.results import load_results
+
+    runs = sorted((pillar_dec.path / "runs").iterdir(), key=lambda p: p.name)
+    base, plan = load_results(runs[0]), load_results(runs[-1])
+    final = pd.DataFrame({"kind": ["effect", "level"], "scenario": ["p", "p"],
+                          "indicator": ["GDP", "GDP"], "unit": ["%", ""], "p5": [0.1, 1.0],
+                          "p95": [0.9, 2.0]})
+    h = headline(plan, base, ensemble=final)
+    assert h.loc["GDP 2022 (bn CNY, nominal)", "band 5-95%"] == "[+0.1, +0.9] %"
+    assert h.loc["population 2022 (m)", "band 5-95%"] == ""

@@ -504,7 +504,7 @@ def _write(opt: Optimum, out: Path, h: str) -> None:
              f"{opt.plan_objective:,.4g}; {opt.info['evaluations']} runs "
              f"({opt.info['method']}).\n",
              "\nFrontier (discounted real GDP gain vs Theil change, evaluated allocations):\n",
-             to_markdown(opt.frontier.set_index(opt.frontier.columns[0]))
+             to_markdown(opt.frontier.round(3).astype(str).set_index(opt.frontier.columns[0]))
              if len(opt.frontier) else "(none)\n"]
     if opt.robustness is not None:
         opt.robustness.to_csv(out / "robustness.csv", index=False)
