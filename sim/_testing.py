@@ -7,12 +7,17 @@ nothing but tests and benchmarks imports it.
 ~1,000 km square, each linked to its nearest neighbours by road, expressway or rail, a share of
 external places, sectors with sigma in {4, 5, 6} (so several sectors share a trade-cost group) and
 one non-traded sector when K >= 2.
+
+``synthetic_country`` builds a China-sized region at any number of places for the scale
+benchmarks: Zipf-like (Pareto) place sizes that add up to China's 1,410 m residents, places in
+clusters over a ~4,000 x 3,500 km area, neighbour links by Delaunay triangulation (expressway,
+road, rail and HSR by size), and a few external partners reached by sea.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
+from scipy.spatial import Delaunay, cKDTree
 
 from sim.scenario.defaults import DEFAULT_MODES
 from sim.scenario.schema import (
@@ -74,6 +79,142 @@ def synthetic_scenario(n_places: int, n_sectors: int, *, seed: int = 0, years: i
     return Scenario(name=f"synthetic-{n_places}x{n_sectors}", region=region, seed=seed,
                     time=TimeSpan(2020, 2020 + years - 1), parameters=Parameters(),
                     solver=Solver())
+
+
+# --------------------------------------------------------------------------------------------
+# A China-sized synthetic country (scale benchmarks)
+
+COUNTRY_POP = 1409.78  # millions: mainland China's 31 provinces at the 2020 census
+COUNTRY_BOX_KM = (4000.0, 3500.0)
+_COUNTRY_SPEED = {"road": 60.0, "expressway": 85.0, "rail": 60.0, "hsr": 200.0, "sea": 25.0}
+_COUNTRY_DETOUR = {"road": 1.25, "expressway": 1.25, "rail": 1.2, "hsr": 1.2, "sea": 1.05}
+
+
+def _country_sizes(rng, n, alpha, cap_share):
+    """Pareto(alpha) sizes scaled to COUNTRY_POP; draws above cap_share x total are redrawn."""
+    x = rng.pareto(alpha, n) + 1.0
+    for _ in range(50):
+        big = x > cap_share * x.sum()
+        if not big.any():
+            break
+        x[big] = rng.pareto(alpha, int(big.sum())) + 1.0
+    return x * (COUNTRY_POP / x.sum())
+
+
+def _mst_edges(n, a, b, w):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+    t = minimum_spanning_tree(coo_matrix((w, (a, b)), shape=(n, n)).tocsr()).tocoo()
+    return {(min(i, j), max(i, j)) for i, j in zip(t.row.tolist(), t.col.tolist(), strict=True)}
+
+
+def synthetic_country(n_places: int, n_sectors: int, *, seed: int = 0, n_external: int = 4,
+                      alpha: float = 1.0, cap_share: float = 0.02, max_link_km: float | None = None,
+                      agriculture_share: float = 0.10, housing_share: float = 0.25) -> Region:
+    """A China-sized region of ``n_places`` internal places (deterministic by ``seed``).
+
+    * Sizes: Pareto with tail exponent ``alpha`` (1 = Zipf), draws above ``cap_share`` of the
+      total redrawn (China's largest prefecture, Chongqing, is 2.3% of residents), scaled so
+      that residents add up to 1,409.78 m. Farm share of residents falls with size (from ~45% in
+      the smallest places to a few % in the largest); GDP per resident rises with size
+      (elasticity 0.1 around 72 thousand CNY, China's 2020 mean) with lognormal noise.
+    * Locations: a mixture of ~sqrt(N)/2 Gaussian clusters (sd 60-250 km) plus 15% uniform
+      background over a 4,000 x 3,500 km box (mapped to lat 20-51.6, lon 78-121.8); the
+      largest places sit nearest their cluster centres.
+    * Links: Delaunay triangulation of the places, edges longer than ``max_link_km`` (default
+      4 x the median edge) dropped except those of the minimum spanning tree, so every place is
+      reachable. Every edge is an expressway (a road where both ends are below the median
+      size); rail where both ends are above the 30th percentile; HSR between places in the top
+      decile within 600 km. km = straight line x detour (1.25 road, 1.2 rail), hours = km /
+      speed (60, 85, 60, 200 km/h), as in the China pack.
+    * External partners (``n_external``): beyond the east and south coasts, each reached by sea
+      from the 3 internal places nearest to it; no resident migration to or from them.
+    """
+    if n_places < 4:
+        raise ValueError("synthetic_country needs at least 4 places")
+    rng = np.random.default_rng(seed)
+    n = n_places
+    pop = _country_sizes(rng, n, alpha, cap_share)
+    W, H = COUNTRY_BOX_KM
+    n_cl = max(3, int(round(np.sqrt(n) / 2)))
+    centres = np.column_stack([rng.uniform(0.1, 0.9, n_cl) * W, rng.uniform(0.1, 0.9, n_cl) * H])
+    sd = rng.uniform(60.0, 250.0, n_cl)
+    wts = rng.dirichlet(np.full(n_cl, 2.0))
+    cl = rng.choice(n_cl, size=n, p=wts)
+    xy = centres[cl] + rng.normal(size=(n, 2)) * sd[cl, None]
+    bg = rng.random(n) < 0.15
+    xy[bg] = rng.random((int(bg.sum()), 2)) * (W, H)
+    xy = np.clip(xy, 0.0, (W, H))
+    key = np.hypot(*(xy - centres[cl]).T) / sd[cl] + np.where(bg, 3.0, 0.0)
+    pop = np.sort(pop)[::-1][np.argsort(np.argsort(key))]
+    lat = 20.0 + xy[:, 1] / 110.57
+    lon = 78.0 + xy[:, 0] / (111.32 * np.cos(np.radians(35.0)))
+    rel = pop / np.median(pop)
+    farm = np.clip(0.30 - 0.10 * np.log10(rel), 0.02, 0.45)
+    y = 72.0 * rel ** 0.1 * rng.lognormal(0.0, 0.2, n)
+    y *= 72.0 * COUNTRY_POP / float((y * pop).sum())
+    places = [Place(id=f"c{i}", lat=float(lat[i]), lon=float(lon[i]),
+                    mobile_pop=float(pop[i] * (1 - farm[i])), ag_pop=float(pop[i] * farm[i]),
+                    ag_productivity=23.3, gdp=float(pop[i] * y[i]), natural_growth=0.00145)
+              for i in range(n)]
+    # Delaunay neighbours; long edges dropped except the spanning tree's
+    simp = Delaunay(xy).simplices
+    e = np.sort(np.concatenate([simp[:, [0, 1]], simp[:, [1, 2]], simp[:, [0, 2]]]), axis=1)
+    e = np.unique(e, axis=0)
+    d = np.hypot(*(xy[e[:, 0]] - xy[e[:, 1]]).T)
+    cut = max_link_km if max_link_km is not None else 4.0 * float(np.median(d))
+    tree = _mst_edges(n, e[:, 0], e[:, 1], np.maximum(d, 1e-6))
+    keep = (d <= cut) | np.array([(int(a), int(b)) in tree for a, b in e])
+    e, d = e[keep], d[keep]
+    q30, q50, q90 = np.quantile(pop, [0.3, 0.5, 0.9])
+    links = []
+
+    def link(a, b, mode, dist, fixed=0.0):
+        km = float(dist * _COUNTRY_DETOUR[mode])
+        links.append(Link(from_=a, to=b, mode=mode, km=km, hours=km / _COUNTRY_SPEED[mode],
+                          fixed_cost=fixed))
+
+    for (a, b), dist in zip(e.tolist(), d.tolist(), strict=True):
+        small = min(pop[a], pop[b])
+        link(f"c{a}", f"c{b}", "road" if max(pop[a], pop[b]) < q50 else "expressway", dist)
+        if small > q30:
+            link(f"c{a}", f"c{b}", "rail", dist)
+        if small > q90 and dist <= 600.0:
+            link(f"c{a}", f"c{b}", "hsr", dist)
+    # external partners beyond the coasts (east, south-east, south, north-east), sea links
+    spots = [(W + 900.0, 0.55 * H), (W + 1500.0, 0.2 * H), (0.55 * W, -1800.0),
+             (W + 500.0, 0.95 * H), (W + 8000.0, 0.5 * H), (-6000.0, 0.7 * H)]
+    tree_xy = cKDTree(xy)
+    gdp_total = float(sum(p.gdp for p in places))
+    for j in range(n_external):
+        sx, sy = spots[j % len(spots)]
+        ext_pop = float(rng.uniform(50.0, 450.0))
+        ext_gdp = float(gdp_total * rng.uniform(0.1, 1.0))
+        pid = f"x{j}"
+        places.append(Place(id=pid, lat=20.0 + sy / 110.57,
+                            lon=78.0 + sx / (111.32 * np.cos(np.radians(35.0))), external=True,
+                            mobile_pop=ext_pop, gdp=ext_gdp, wage=ext_gdp / ext_pop,
+                            productivity=ext_gdp / ext_pop / 72.0, gdp_growth=0.03,
+                            migration=False))
+        dist, nn = tree_xy.query((sx, sy), k=min(3, n))
+        for dd, i in zip(np.atleast_1d(dist), np.atleast_1d(nn), strict=True):
+            link(f"c{int(i)}", pid, "sea", float(dd))
+    shares = rng.dirichlet(np.ones(n_sectors)) * (1.0 - agriculture_share - housing_share)
+    shares[-1] = 1.0 - agriculture_share - housing_share - shares[:-1].sum()
+    sectors = tuple(
+        Sector(id=f"s{k}", expenditure_share=float(shares[k]),
+               sigma=float((4.0, 5.0, 6.0)[k % 3]), tradable=not (n_sectors >= 2 and k == 1))
+        for k in range(n_sectors))
+    return Region(places=tuple(places), sectors=sectors, links=tuple(links), modes=DEFAULT_MODES)
+
+
+def synthetic_country_scenario(n_places: int, n_sectors: int, *, seed: int = 0, years: int = 2,
+                               calibrate: bool = False, **kw) -> Scenario:
+    """A scenario over :func:`synthetic_country` with default parameters."""
+    region = synthetic_country(n_places, n_sectors, seed=seed, **kw)
+    return Scenario(name=f"country-{n_places}x{n_sectors}", region=region, seed=seed,
+                    time=TimeSpan(2020, 2020 + years - 1), parameters=Parameters(),
+                    solver=Solver(), calibrate=calibrate)
 
 
 # --------------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_new_mode_without_fields_takes_mode_defaults(tmp_path):
 def test_csv_fixture_values():
     sc = load_scenario(DATA / "csv_base.yaml")
     a, b, c, x = sc.region.places
-    assert a == Place("a", 43.9, 125.3, name="Town A", mobile_pop=3.0, ag_pop=1.0,
+    assert a == Place("a", 43.9, 125.3, name="Town A", name_zh="甲镇", mobile_pop=3.0, ag_pop=1.0,
                       productivity=1.1)
     assert (b.external, b.productivity, b.gdp) == (False, 1.0, 120.5)  # empty cell: default
     assert (c.name, c.external, c.gdp) == ("", False, None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,26 +23,48 @@ from sim import __version__
 from sim.errors import SimError
 
 
+def _run_or_reuse(sc, out: Path, args, what: str):
+    """Run ``sc`` unless ``out`` already holds the identical run (then load and say so).
+
+    Returns (results, reused). An existing folder with a different run is an error without
+    ``--force``.
+    """
+    from sim.engine.runner import run_identity, run_scenario, same_run
+    from sim.results import MANIFEST, ResultsError, load_results
+
+    if out.exists() and not args.force:
+        try:
+            manifest = json.loads((out / MANIFEST).read_text())
+        except (OSError, ValueError):
+            manifest = {}
+        if isinstance(manifest, dict) and same_run(manifest,
+                                                   run_identity(sc, args.seed, args.end_year)):
+            print(f"{what}: identical run already in {out} (same scenario, seed, years and "
+                  "versions); reusing it (--force runs again)", file=sys.stderr)
+            return load_results(out), True
+        raise ResultsError(f"{out}: results folder exists with a different run; use --force "
+                           "to overwrite")
+    return run_scenario(sc, seed=args.seed, end_year=args.end_year, quiet=args.quiet,
+                        command=getattr(args, "command_line", None)), False
+
+
 def _cmd_run(args) -> int:
-    from sim.engine.runner import default_out_dir, run_scenario
-    from sim.results import ResultsError, write_results
+    from sim.engine.runner import default_out_dir
+    from sim.results import write_results
     from sim.scenario.load import load_scenario
 
     sc = load_scenario(Path(args.scenario))
-    out = Path(args.out) if args.out else default_out_dir(sc, args.seed)
-    if out.exists() and not args.force:
-        raise ResultsError(f"{out}: results folder exists; use --force to overwrite")
+    out = Path(args.out) if args.out else default_out_dir(sc, args.seed, end_year=args.end_year)
     base = base_out = None
     if args.baseline:
         bsc = load_scenario(Path(args.baseline))
-        base_out = default_out_dir(bsc, args.seed, root=out.parent)
-        if base_out.exists() and not args.force:
-            raise ResultsError(f"{base_out}: results folder exists; use --force to overwrite")
-        base = run_scenario(bsc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
-    res = run_scenario(sc, seed=args.seed, end_year=args.end_year, quiet=args.quiet)
-    if base is not None:
+        base_out = default_out_dir(bsc, args.seed, root=out.parent, end_year=args.end_year)
+        base, base_reused = _run_or_reuse(bsc, base_out, args, "baseline")
+    res, reused = _run_or_reuse(sc, out, args, "scenario")
+    if base is not None and not base_reused:
         write_results(base, base_out, force=args.force)
-    write_results(res, out, force=args.force)
+    if not reused:
+        write_results(res, out, force=args.force)
     if not args.quiet:
         m = res.manifest
         print(f"scenario {m['name']} (seed {m['seed']}), {m['start_year']}-{m['end_year']}: "
@@ -51,14 +74,14 @@ def _cmd_run(args) -> int:
                                "display.width", 120, "display.max_rows", 200):
             print(res.summary().to_string())
         print(f"results: {out}")
-        if base is not None:
-            from sim.analysis.headline import headline
+    if base is not None:  # the result asked for: printed even with --quiet
+        from sim.analysis.headline import headline
 
-            print(f"\nheadline: {res.manifest['name']} vs {base.manifest['name']} "
-                  f"(baseline results: {base_out})")
-            with pd.option_context("display.float_format", "{:,.3f}".format,
-                                   "display.width", 140, "display.max_rows", 200):
-                print(headline(res, base).to_string(na_rep=""))
+        print(f"{'' if args.quiet else chr(10)}headline: {res.manifest['name']} vs "
+              f"{base.manifest['name']} (results: {out}; baseline results: {base_out})")
+        with pd.option_context("display.float_format", "{:,.3f}".format,
+                               "display.width", 140, "display.max_rows", 200):
+            print(headline(res, base).to_string(na_rep=""))
     return 0
 
 
@@ -150,6 +173,10 @@ def _cmd_compare(args) -> int:
     if any(is_sweep_folder(r) for r in args.runs):
         from sim.cli.ensembles import cmd_compare_ensembles
 
+        if getattr(args, "xlsx", None):
+            raise SimError("--xlsx: sweep folders are not exported to Excel; export the "
+                           "members' results folders or read the sweep's Parquet tables")
+
         return cmd_compare_ensembles(args)
     from sim.analysis.comparison import headline_tables, load_runs
     from sim.viz.outputs import write_comparison
@@ -161,8 +188,39 @@ def _cmd_compare(args) -> int:
         print(h.to_string(na_rep=""))
     if args.out:
         out = write_comparison(runs, args.out, force=args.force, figures=not args.no_figures,
-                               quiet=args.quiet)
+                               quiet=args.quiet, lang=args.lang)
         print(f"tables and figures: {out}")
+    if args.xlsx:
+        from sim.viz.excel import comparison_xlsx
+
+        book = comparison_xlsx(runs, args.xlsx, lang=args.lang, force=args.force)
+        print(f"Excel workbook: {book}")
+    return 0
+
+
+def _cmd_dashboard(args) -> int:
+    import os
+
+    from sim.viz.labels import check_lang
+
+    check_lang(args.lang)
+    env = dict(os.environ, SIM_DASHBOARD_SCENARIOS=str(Path(args.scenarios).resolve()),
+               SIM_DASHBOARD_RESULTS=str(Path(args.results).resolve()),
+               SIM_DASHBOARD_LANG=args.lang, SIM_DASHBOARD_PACK=args.pack)
+    if args.end_year:
+        env["SIM_DASHBOARD_END_YEAR"] = str(args.end_year)
+    cmd = [sys.executable, "-m", "solara", "run", "sim.dashboard.app", "--host", args.host,
+           "--port", str(args.port), "--production", "--no-open"]
+    print(f"sim dashboard: http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    os.execve(sys.executable, cmd, env)  # the server replaces this process (one PID to stop)
+    return 0  # not reached
+
+
+def _cmd_export(args) -> int:
+    from sim.viz.excel import export_xlsx
+
+    book = export_xlsx(args.runs, args.xlsx, lang=args.lang, force=args.force)
+    print(f"Excel workbook: {book}")
     return 0
 
 
@@ -170,7 +228,8 @@ def _cmd_report(args) -> int:
     from sim.viz.report import write_report
 
     page = write_report(args.runs, args.out, force=args.force, quiet=args.quiet,
-                        title=args.title, decomposition=args.decomposition)
+                        title=args.title, lang=args.lang,
+                        decomposition=args.decomposition)
     print(f"report: {page}")
     return 0
 
@@ -203,10 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     r.add_argument("--out", default=None,
                    help="results folder (default results/<name>-<hash>-s<seed>/)")
-    r.add_argument("--force", action="store_true", help="overwrite an existing results folder")
+    r.add_argument("--force", action="store_true",
+                   help="overwrite an existing results folder (without it, a folder holding "
+                        "the identical run is reused and any other is an error)")
     r.add_argument("--end-year", type=int, default=None, help="stop early (short runs)")
     r.add_argument("--quiet", action="store_true",
-                   help="print nothing on success (and no progress bar)")
+                   help="no progress bar and no run summary; the headline of --baseline is "
+                        "still printed")
     r.add_argument("--baseline", default=None,
                    help="also run this baseline scenario (results beside --out) and print the "
                         "headline of SCENARIO against it")
@@ -265,10 +327,50 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("runs", nargs="+", help="results folders (at least two)")
     cmp_.add_argument("--out", default=None,
                       help="folder for the CSV and Markdown tables and the figures (PNG, SVG)")
-    cmp_.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    cmp_.add_argument("--force", action="store_true",
+                      help="overwrite an existing --out or --xlsx")
     cmp_.add_argument("--no-figures", action="store_true", help="tables only")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmp_.add_argument("--xlsx", default=None, metavar="FILE",
+                      help="also write an Excel workbook: the headline and one sheet of "
+                           "differences per table, units in the header row")
+    cmp_.add_argument("--lang", choices=("en", "zh"), default="en",
+                      help="language of the figures' and the workbook's labels, units and "
+                           "place names (default en)")
     cmp_.set_defaults(func=_cmd_compare)
+
+    dash = sub.add_parser("dashboard", help="interactive dashboard in the browser (Solara)",
+                          description="Serve the dashboard: choose a region pack and scenarios, "
+                                      "switch the plan's pillars on and off and scale their "
+                                      "levers, run, see the map, time series and headline "
+                                      "against the baseline, download the results folder (zip) "
+                                      "or an Excel workbook. Runs are written as ordinary "
+                                      "results folders under --results.")
+    dash.add_argument("--host", default="127.0.0.1", help="address to serve on (default "
+                                                           "127.0.0.1, this machine only)")
+    dash.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    dash.add_argument("--scenarios", default="scenarios",
+                      help="folder of scenario files to offer (default scenarios)")
+    dash.add_argument("--results", default="results", help="results root (default results)")
+    dash.add_argument("--pack", default="jilin", help="initial region pack (default jilin)")
+    dash.add_argument("--end-year", type=int, default=None,
+                      help="initial horizon (default: the plan scenario's last year)")
+    dash.add_argument("--lang", choices=("en", "zh"), default="en",
+                      help="language of the page, maps and tables (default en)")
+    dash.set_defaults(func=_cmd_dashboard)
+
+    ex = sub.add_parser("export", help="export results folders to an Excel workbook",
+                        description="Write FILE (.xlsx): a sheet of run facts, the yearly "
+                                    "indicators and one sheet per results table (places, "
+                                    "sectors, and firms, migration, links where present), with "
+                                    "a run column when there are several runs. Header rows "
+                                    "carry units and are frozen; numbers stay numbers.")
+    ex.add_argument("runs", nargs="+", help="results folders")
+    ex.add_argument("--xlsx", required=True, metavar="FILE", help="the workbook to write")
+    ex.add_argument("--lang", choices=("en", "zh"), default="en",
+                    help="language of labels and units (default en)")
+    ex.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    ex.set_defaults(func=_cmd_export)
 
     rep = sub.add_parser("report", help="self-contained HTML report comparing results folders",
                          description="Write OUT/report.html (tables, figures, scenario "
@@ -283,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a 'sim decompose' folder of the second run against the first: adds "
                           "the section 'Where the effect comes from'")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument("--lang", choices=("en", "zh"), default="en",
+                     help="language of the page and its figures: headings, indicators, units "
+                          "and place names (the region pack's name_zh) (default en)")
     rep.set_defaults(func=_cmd_report)
 
     c = sub.add_parser("check", help="validation checks against closed-form results",
@@ -305,14 +410,43 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``sim`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the final flush of a closed pipe then prints nothing."""
     try:
-        return args.func(args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``sim`` console script; returns the exit code.
+
+    No arguments print the help (exit 0). A closed output pipe (``sim ... | head``) ends the
+    command quietly (exit 141, as a shell reports SIGPIPE); Ctrl-C prints one line and exits
+    130; :class:`sim.errors.SimError` and bad input print one line and exit 2.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser = build_parser()
+        if not argv:
+            parser.print_help()
+            sys.stdout.flush()
+            return 0
+        args = parser.parse_args(argv)
+        args.command_line = ["sim", *argv]
+        rc = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return rc
     except SimError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

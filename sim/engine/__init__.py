@@ -8,3 +8,10 @@ calibration (:mod:`~sim.engine.calibrate`) and :func:`~sim.engine.runner.run_sce
 returns :class:`sim.results.Results`. May import the foundation modules, :mod:`sim.scenario`,
 :mod:`sim.kernels` and :mod:`sim.results`; it never writes files.
 """
+
+# SimModel given a scenario path calibrates it like run_scenario does; the calibration module
+# imports the model, so the model gets the function from here (no import circle).
+from sim.engine import calibrate as _calibrate
+from sim.engine import model as _model
+
+_model.calibrator = _calibrate.calibrate_cached

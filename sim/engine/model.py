@@ -20,6 +20,7 @@ process, so :meth:`SimModel.release` drops the heavy state when a run ends.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import mesa
 import numpy as np
@@ -60,6 +61,59 @@ from sim.kernels.migration import (
 from sim.kernels.network import link_volumes
 from sim.rng import spawn_streams
 from sim.scenario.schema import Scenario
+
+#: The calibration function applied to a scenario given by path that asks for it
+#: (``calibrate: true``), as :func:`sim.engine.runner.run_scenario` does. Set by the
+#: :mod:`sim.engine` package, which imports :mod:`sim.engine.calibrate` (itself an importer of
+#: this module), so it is in place whenever this module has been imported.
+calibrator = None
+
+#: Mesa DataCollector model reporters of :class:`SimModel`: the headline series of the year just
+#: stepped over the internal places, named as in :func:`sim.analysis.indicators.indicators`.
+HEADLINE_REPORTERS = ("year", "GDP", "population", "GDP per capita", "real wage", "welfare")
+
+
+def _headline_row(model) -> dict:
+    """The headline series of the year just stepped, over the internal places.
+
+    GDP (bn CNY), population (m), GDP per capita (k CNY), the mobile-weighted real wage and
+    welfare (indices).
+    """
+    rec = model.recorder
+    t = rec.n_recorded - 1
+    if t < 0:
+        return dict.fromkeys(HEADLINE_REPORTERS, np.nan)
+    pl = {k: rec.places[k][t] for k in ("gdp", "population", "mobile", "real_wage", "welfare")}
+    gdp, pop, mob = pl["gdp"].sum(), pl["population"].sum(), pl["mobile"].sum()
+    return {"year": int(rec.years[t]), "GDP": float(gdp), "population": float(pop),
+            "GDP per capita": float(gdp / pop),
+            "real wage": float((pl["real_wage"] * pl["mobile"]).sum() / mob),
+            "welfare": float((pl["welfare"] * pl["mobile"]).sum() / mob)}
+
+
+def _reporter(name):
+    return lambda m: m.headline_row()[name]
+
+
+def _resolve(scenario, parameters: dict) -> tuple[Scenario, bool]:
+    """A Scenario from a Scenario or a path, with parameter overrides validated.
+
+    Also returns whether to calibrate it: given by path or overridden, and asking for it.
+    """
+    if isinstance(scenario, Scenario) and not parameters:
+        return scenario, False
+    from sim.scenario.load import load_scenario, load_scenario_dict, scenario_to_dict
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(Path(scenario))
+    if parameters:
+        d = scenario_to_dict(sc)
+        unknown = sorted(set(parameters) - set(d["parameters"]))
+        if unknown:
+            raise TypeError(f"SimModel: unknown argument(s) {', '.join(unknown)} (neither a "
+                            "SimModel argument nor a scenario parameter)")
+        d["parameters"].update(parameters)
+        sc = dataclasses.replace(load_scenario_dict(d, source=sc.source), source=sc.source)
+    return sc, bool(sc.calibrate)
 
 
 class PlaceAgent(mesa.Agent):
@@ -158,20 +212,36 @@ def _spinup_key(inp, prim, par, slv) -> str:
 class SimModel(mesa.Model):
     """Spatial general-equilibrium model of a region, stepped annually.
 
+    Works with Mesa's tools: ``mesa.batch_run(SimModel, {"scenario": "scenarios/plan.yaml",
+    "migration_elasticity": [1.0, 2.0]}, iterations=2, max_steps=20)`` runs the scenario file
+    (calibrated if it says ``calibrate: true``, as ``sim run`` does) for each parameter value;
+    :attr:`datacollector` collects the headline series (:data:`HEADLINE_REPORTERS`) after every
+    year, so step ``k`` of ``batch_run`` is year ``start + k``.
+
     Parameters
     ----------
-    scenario : Scenario
-        A validated scenario.
+    scenario : Scenario or path-like
+        A validated scenario, or the path of a scenario YAML file.
     seed : int, optional
         Overrides ``scenario.seed``.
     end_year : int, optional
         Stop earlier than ``scenario.time.end`` (e.g. short test runs).
     mobile0 : ndarray, shape (N,), optional
         Initial mobile workers replacing the scenario's (used by the core-periphery check).
+    calibrate : bool, optional
+        Calibrate the base year before stepping. Default: when the scenario is given as a path
+        (or with parameter overrides) and its file asks for it.
+    **parameters
+        Overrides of the scenario's ``parameters:`` block (e.g. ``migration_elasticity=2.0``),
+        validated like the file's.
     """
 
-    def __init__(self, scenario: Scenario, *, seed: int | None = None,
-                 end_year: int | None = None, mobile0=None):
+    def __init__(self, scenario: Scenario | str | Path, *, seed: int | None = None,
+                 end_year: int | None = None, mobile0=None, calibrate: bool | None = None,
+                 **parameters):
+        scenario, do_calibrate = _resolve(scenario, parameters)
+        if calibrate if calibrate is not None else do_calibrate:
+            scenario = calibrator(scenario)[0]
         self.seed_used = scenario.seed if seed is None else int(seed)
         self.streams = spawn_streams(self.seed_used)
         super().__init__(rng=self.streams["model"])
@@ -204,6 +274,12 @@ class SimModel(mesa.Model):
                                  links=st.n_places <= LINK_TABLE_MAX_PLACES)
         for i, pid in enumerate(st.place_ids):
             PlaceAgent(self, i, pid, bool(not st.internal[i]))
+        self.datacollector = mesa.DataCollector(
+            model_reporters={k: _reporter(k) for k in HEADLINE_REPORTERS})
+
+    def headline_row(self) -> dict:
+        """The headline series of the year just stepped (see :data:`HEADLINE_REPORTERS`)."""
+        return _headline_row(self)
 
     # -- state views -------------------------------------------------------------------------
     @property
@@ -407,6 +483,7 @@ class SimModel(mesa.Model):
         self.last = eq
         self.households.grow(st.natural_growth)
         self.year += 1
+        self.datacollector.collect(self)
         if self.done:
             self.running = False
 

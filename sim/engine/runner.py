@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
+import re
+import shlex
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
-import mesa
 import numpy as np
-import scipy
 
 from sim import __version__
 from sim.engine.model import SimModel
@@ -25,8 +30,88 @@ def _as_scenario(scenario) -> Scenario:
     return load_scenario(Path(scenario))
 
 
+@cache
+def dependency_versions() -> dict[str, str]:
+    """Versions of Python, ``sim`` and every runtime dependency of ``sim`` (installed ones).
+
+    Read from the installed distribution's metadata (``Requires-Dist`` without extras), so a new
+    dependency is recorded without editing this function.
+    """
+    v = {"python": platform.python_version(), "sim": __version__}
+    try:
+        reqs = requires("sim") or []
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        reqs = []
+    names = ["numpy", "scipy", "pandas", "mesa"]
+    names += [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in reqs if "extra ==" not in r]
+    for name in dict.fromkeys(names):
+        try:
+            v[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return v
+
+
+@cache
+def git_commit() -> str | None:
+    """The git commit of the checkout that ``sim`` is imported from, or None.
+
+    ``+dirty`` is appended when tracked files have local changes; None when ``sim`` is not run
+    from a git checkout or git is missing.
+    """
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty.strip() else "")
+
+
+def run_hash(scenario: Scenario, seed: int | None = None, end_year: int | None = None) -> str:
+    """The hash of a run's resolved scenario (its ``seed`` and horizon put into it).
+
+    The scenario as it is run: ``seed`` and the horizon cut at ``end_year`` replace the file's
+    values (before calibration).
+    It names the default results folder (:func:`default_out_dir`) and is the manifest's
+    ``scenario_hash``; runs of one scenario with different seeds or horizons differ.
+    """
+    sc = _run_scenario_of(scenario, seed, end_year)
+    return scenario_hash(sc)
+
+
+def _run_scenario_of(sc: Scenario, seed, end_year) -> Scenario:
+    end = sc.time.end if end_year is None else min(int(end_year), sc.time.end)
+    s = sc.seed if seed is None else int(seed)
+    if end != sc.time.end or s != sc.seed:
+        sc = dataclasses.replace(sc, seed=s, time=dataclasses.replace(sc.time, end=end))
+    return sc
+
+
+def run_identity(scenario: Scenario, seed: int | None = None,
+                 end_year: int | None = None) -> dict:
+    """What makes two runs identical: resolved-scenario hash, seed, years and versions.
+
+    A results folder whose manifest has the same values (see :func:`same_run`) holds the
+    results this run would produce (the engine is deterministic), so it can be reused.
+    """
+    sc = _run_scenario_of(scenario, seed, end_year)
+    return {"scenario_hash": scenario_hash(sc), "seed": int(sc.seed),
+            "start_year": int(sc.time.start), "end_year": int(sc.time.end),
+            "versions": dependency_versions(), "git_commit": git_commit()}
+
+
+def same_run(manifest: dict, identity: dict) -> bool:
+    """True if a results folder's manifest records the run described by ``identity``."""
+    return all(manifest.get(k) == v for k, v in identity.items())
+
+
 def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = None,
-                 quiet: bool = True) -> Results:
+                 quiet: bool = True, command: list[str] | None = None) -> Results:
     """Run a scenario and return its results in memory.
 
     Parameters
@@ -40,6 +125,8 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
     quiet : bool
         False: show a progress bar of the years on a terminal (never in CI; see
         :mod:`sim.progress`).
+    command : list of str, optional
+        The command line recorded in the manifest (default ``sys.argv``).
 
     Returns
     -------
@@ -54,6 +141,7 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         The equilibrium did not converge in some year.
     """
     sc = _as_scenario(scenario)
+    identity = run_identity(sc, seed, end_year)
     t0 = time.perf_counter()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     calibration = None
@@ -97,7 +185,7 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         "name": sc.name,
         "description": sc.description,
         "source": sc.source,
-        "scenario_hash": scenario_hash(sc),
+        "scenario_hash": identity["scenario_hash"],
         "seed": seed_used,
         "start_year": int(places["year"].min()),
         "end_year": int(places["year"].max()),
@@ -107,8 +195,9 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         "policies": [{"type": p.type, "start": p.start, "end": p.end, "label": p.label}
                      for p in sc.policies],
         "sim_version": __version__,
-        "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "scipy": scipy.__version__, "mesa": mesa.__version__},
+        "versions": identity["versions"],
+        "git_commit": identity["git_commit"],
+        "command": shlex.join(sys.argv if command is None else command),
         "started_utc": started,
         "wall_time_s": round(time.perf_counter() - t0, 4),
         "solver": solver,
@@ -119,7 +208,11 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
                    migration=migration, links=links)
 
 
-def default_out_dir(scenario: Scenario, seed: int | None = None, root="results") -> Path:
-    """``results/<scenario-name>-<short hash>-s<seed>/``."""
+def default_out_dir(scenario: Scenario, seed: int | None = None, root="results",
+                    end_year: int | None = None) -> Path:
+    """``results/<scenario-name>-<hash>-s<seed>/``.
+
+    The hash is :func:`run_hash`, the manifest's ``scenario_hash``.
+    """
     s = scenario.seed if seed is None else seed
-    return Path(root) / f"{scenario.name}-{scenario_hash(scenario)}-s{s}"
+    return Path(root) / f"{scenario.name}-{run_hash(scenario, seed, end_year)}-s{s}"

@@ -586,18 +586,7 @@ def external_trade(result, inp):
     .. [1] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101. (gravity
        flows of the CES model)
     """
-    ext = ~np.asarray(inp.internal, dtype=bool)
-    supply, dem = _gravity_terms(result, inp)
-    N, K = supply.shape
-    exports, imports = np.zeros(N), np.zeros(N)
-    for k in range(K):
-        g = inp.group[k]
-        if g < 0:  # non-traded: every sale stays in its own place
-            continue
-        T = inp.freeness[g]
-        exports += supply[:, k] * (T[:, ext] @ dem[ext, k])
-        imports += dem[:, k] * (supply[ext, k] @ T[ext, :])
-    return exports, imports
+    return _external_sums(result, inp, per_partner=False)[:2]
 
 
 def partner_trade(result, inp):
@@ -623,17 +612,33 @@ def partner_trade(result, inp):
         Entries of external places: the region's exports to / imports from them; internal
         entries are 0.
     """
-    intern = np.asarray(inp.internal, dtype=bool)
+    return _external_sums(result, inp, per_place=False)[2:]
+
+
+def _external_sums(result, inp, *, per_place=True, per_partner=True):
+    """Per-place trade with external places and per-partner trade of the region, one pass.
+
+    Each part costs its own products; the step loop asks only for ``per_place``.
+
+    Returns ``exports, imports`` of each place with all external places ([O1]) and the
+    region's ``exports, imports`` with each external place ([O1b]; internal entries 0).
+    """
+    ext = ~np.asarray(inp.internal, dtype=bool)
+    intern = ~ext
     supply, dem = _gravity_terms(result, inp)
     N, K = supply.shape
-    exports, imports = np.zeros(N), np.zeros(N)
+    ex_n, im_n, ex_j, im_j = np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N)
     for k in range(K):
         g = inp.group[k]
-        if g < 0:
+        if g < 0:  # non-traded: every sale stays in its own place
             continue
         T = inp.freeness[g]
-        exports += (supply[intern, k] @ T[intern, :]) * dem[:, k]
-        imports += supply[:, k] * (T[:, intern] @ dem[intern, k])
-    exports[intern] = 0.0
-    imports[intern] = 0.0
-    return exports, imports
+        if per_place:
+            ex_n += supply[:, k] * (T[:, ext] @ dem[ext, k])
+            im_n += dem[:, k] * (supply[ext, k] @ T[ext, :])
+        if per_partner:
+            ex_j += (supply[intern, k] @ T[intern, :]) * dem[:, k]
+            im_j += supply[:, k] * (T[:, intern] @ dem[intern, k])
+    ex_j[intern] = 0.0
+    im_j[intern] = 0.0
+    return ex_n, im_n, ex_j, im_j

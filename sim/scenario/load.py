@@ -85,7 +85,7 @@ __all__ = [
 SUPPORTED_SCHEMA_VERSIONS = (SCHEMA_VERSION,)
 """Schema versions this loader reads (no migrations exist yet)."""
 
-DOC_COLUMNS = ("name_zh", "source_notes", "notes", "kind")
+DOC_COLUMNS = ("source_notes", "notes", "kind")
 """Extra CSV columns that are allowed (and ignored) in region tables."""
 
 SUFFIXES = (".yaml", ".yml")

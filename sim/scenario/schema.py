@@ -110,6 +110,8 @@ class Place:
     lat: float = _f(unit="degrees", doc="Latitude, WGS84 decimal degrees, in [-90, 90].")
     lon: float = _f(unit="degrees", doc="Longitude, WGS84 decimal degrees, in [-180, 180].")
     name: str = _f("", "", "Human-readable name (optional).")
+    name_zh: str = _f("", "",
+                      "Chinese name (optional; figures, report and dashboard with `--lang zh`).")
     parent: str | None = _f(
         None, "",
         "Id of the administrative unit a split-out place belongs to (documentation and reporting, "

@@ -21,7 +21,7 @@ from sim.viz.figures import comparison_figures, save
 
 
 def write_comparison(runs, out, *, force: bool = False, figures: bool = True,
-                     quiet: bool = True) -> Path:
+                     quiet: bool = True, lang: str = "en") -> Path:
     """Write the comparison into folder ``out`` (atomically).
 
     ``<table>_differences.csv`` for every table of :func:`compare`, ``headline.csv`` and
@@ -42,7 +42,8 @@ def write_comparison(runs, out, *, force: bool = False, figures: bool = True,
         h.to_csv(tmp / "headline.csv")
         (tmp / "headline.md").write_text(to_markdown(h))
         if figures:
-            comparison_figures({_label(r, i): r for i, r in enumerate(res)}, tmp, diff=diff)
+            comparison_figures({_label(r, i): r for i, r in enumerate(res)}, tmp, diff=diff,
+                               lang=lang)
     return out
 
 

