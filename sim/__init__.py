@@ -32,6 +32,9 @@ _EXPORTS = {
     "SimError": "sim.errors",
     "run_sweep": "sim.sweep",
     "load_sweep": "sim.sweep",
+    "decompose": "sim.sweep.decompose",
+    "optimize": "sim.sweep.optimize",
+    "load_decomposition": "sim.results.decompositions",
 }
 
 __all__ = ["__version__", *_EXPORTS]

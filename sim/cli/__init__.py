@@ -1,7 +1,8 @@
 """The ``sim`` command line: argument parsing and the commands.
 
 Owns ``sim run``, ``validate``, ``calibrate``, ``history``, ``schema``, ``compare``, ``report``,
-``check``, ``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`): each
+``check``, ``sweep`` and ``sensitivity`` (:mod:`sim.cli.sweep`, :mod:`sim.cli.ensembles`),
+``decompose`` and ``optimize`` (:mod:`sim.cli.decompose`): each
 parses its arguments, calls one library function, prints or writes, and turns
 :class:`sim.errors.SimError` into one line on stderr and exit code 2. It may import every other
 unit; nothing imports it (``sim.__main__`` and the ``sim`` console script call :func:`main`).
@@ -233,7 +234,8 @@ def _cmd_report(args) -> int:
     from sim.viz.report import write_report
 
     page = write_report(args.runs, args.out, force=args.force, quiet=args.quiet,
-                        title=args.title, lang=args.lang)
+                        title=args.title, lang=args.lang,
+                        decomposition=args.decomposition)
     print(f"report: {page}")
     return 0
 
@@ -385,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True, help="report folder to create (e.g. report/)")
     rep.add_argument("--force", action="store_true", help="overwrite an existing --out")
     rep.add_argument("--title", default=None, help="page title")
+    rep.add_argument("--decomposition", default=None, metavar="FOLDER",
+                     help="a 'sim decompose' folder of the second run against the first: adds "
+                          "the section 'Where the effect comes from'")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.add_argument("--lang", choices=("en", "zh"), default="en",
                      help="language of the page and its figures: headings, indicators, units "
@@ -406,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=_cmd_check_cp)
     from sim.cli.sweep import add_parser as add_sweep_parsers  # sweep, sensitivity
     add_sweep_parsers(sub)
+    from sim.cli.decompose import add_parser as add_decompose_parsers  # decompose, optimize
+    add_decompose_parsers(sub)
     return p
 
 

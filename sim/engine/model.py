@@ -31,6 +31,7 @@ from sim.engine.primitives import (
     NetworkCache,
     congested,
     mode_link_costs,
+    provincial_spending,
     trade_groups,
     year_primitives,
 )
@@ -379,6 +380,12 @@ class SimModel(mesa.Model):
         prim = year_primitives(st, sc.policies, self.year, self.start_year,
                                drift=sc.parameters.drift,
                                drift_halflife=sc.parameters.drift_halflife)
+        spend = provincial_spending(sc.policies, self.year)
+        if spend > 0 and self.last is not None:  # provincial financing            [P10]
+            base = float(np.asarray(self.last.income)[st.internal].sum())
+            tax = min(spend / base, 0.5) if base > 0 else 0.0
+            prim = dataclasses.replace(prim, productivity=prim.productivity * np.where(
+                st.internal[:, None], 1.0 - tax, 1.0))
         if self.link_volume:  # congestion from last year's freight volumes          [N4]
             prim = dataclasses.replace(prim, links=congested(prim.links, self.link_volume))
         net = self.network.get(prim.links)

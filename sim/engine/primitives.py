@@ -84,6 +84,92 @@ def phase(policy: Policy, year: int) -> float:
     return min(1.0, (year - policy.start + 1) / n)
 
 
+STRENGTH_FIELDS = {
+    "productivity": (("factor", "factor"),),
+    "amenity": (("factor", "factor"),),
+    "external_demand": (("factor", "factor"),),
+    "firm_subsidy": (("rate", "share"),),
+    "entry_cost": (("factor", "factor"),),
+    "cluster": (("factor", "factor"), ("entry_cost_factor", "factor")),
+    "innovation": (("growth", "growth"),),
+    "energy_base": (("price_cut", "share"),),
+    "integration": (("trade_cost_factor", "factor"), ("migration_cost_factor", "factor"),
+                    ("pooling", "share")),
+    "tourism": (("visitors", "level"), ("amenity_factor", "factor")),
+    "open_zone": (("border_cost_factor", "factor"), ("demand_factor", "factor")),
+    "counterpart": (("firms_per_year", "level"),),
+}
+"""Fields that carry a lever's strength and how spending scales them [P9]: ``factor`` x → x**s,
+``level`` x → s x, ``share`` x → min(s x, 0.99), ``growth`` g → (1 + g)**s − 1."""
+
+
+def spending_scale(cost, reference, elasticity) -> float:
+    r"""Strength of a lever at spending ``cost`` relative to its stated magnitude [P9].
+
+    .. math:: s = (C / C_{ref})^{\eta}, \qquad 0 \le \eta \le 1
+
+    concave in C (diminishing returns), 1 at the reference spending, 0 without spending.
+
+    Parameters
+    ----------
+    cost, reference : float
+        Spending C and reference spending C_ref (bn CNY, > 0).
+    elasticity : float
+        η.
+
+    Returns
+    -------
+    float
+    """
+    if cost <= 0:
+        return 0.0
+    return float((cost / reference) ** elasticity)
+
+
+def effective_policy(pol: Policy) -> Policy:
+    """``pol`` with its strength fields scaled by its spending [P9] (unchanged at the reference).
+
+    A policy without ``reference_cost_cny`` (the default), or with ``spending_elasticity`` 0,
+    or of a type without strength fields (links), is returned as is.
+    """
+    ref = getattr(pol, "reference_cost_cny", None)
+    fields = STRENGTH_FIELDS.get(pol.type)
+    if ref is None or not fields or pol.spending_elasticity == 0 or pol.cost_cny == ref:
+        return pol
+    s = spending_scale(pol.cost_cny, ref, pol.spending_elasticity)
+    new = {}
+    for name, kind in fields:
+        v = getattr(pol, name)
+        if kind == "factor":
+            new[name] = float(v) ** s if v > 0 else float(v)
+        elif kind == "level":
+            new[name] = s * v
+        elif kind == "share":
+            new[name] = min(s * v, 0.99)
+        else:
+            new[name] = float(np.expm1(s * np.log1p(v)))
+    return dataclasses.replace(pol, **new)
+
+
+def provincial_spending(policies, year: int) -> float:
+    """Spending in ``year`` paid by the province [P10], bn CNY.
+
+    Each policy spends ``cost_cny`` in equal instalments over its phase-in years from its start
+    year (all in the start year without phase-in; as indicator I17), of which the share
+    ``1 - central_share`` falls on the province.
+    """
+    total = 0.0
+    for p in policies:
+        cost = float(p.cost_cny or 0.0)
+        share = 1.0 - float(getattr(p, "central_share", 1.0))
+        if cost == 0.0 or share <= 0.0:
+            continue
+        n = max(1, int(getattr(p, "phase_in", 0) or 0))
+        if p.start <= year < p.start + n:
+            total += share * cost / n
+    return total
+
+
 def _place_mask(static: StaticData, ids, *, internal_only: bool) -> np.ndarray:
     if ids:
         m = np.zeros(static.n_places, dtype=bool)
@@ -187,6 +273,7 @@ def year_primitives(static: StaticData, policies, year: int, start_year: int, *,
     * firm subsidies (share of fixed cost, phased in linearly, capped below 1) and entry-cost
       factors on their places x sectors.
     """
+    policies = [effective_policy(p) for p in policies]  # spending -> strength       [P9]
     dt = year - start_year
     prod = static.productivity * ((1.0 + static.tfp_growth) ** dt)[None, :]
     amen = static.amenity.copy()

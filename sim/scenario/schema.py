@@ -536,6 +536,13 @@ class Policy:
         Free text shown in reports (e.g. the plan clause it models).
     cost_cny : float
         Public cost in billion CNY (total over the policy's life), >= 0.
+    reference_cost_cny : float or None
+        Spending at which the stated magnitudes hold (None: ``cost_cny``) [P9].
+    spending_elasticity : float
+        Elasticity of the lever's strength with respect to spending [P9].
+    central_share : float
+        Share of the cost paid by central transfers; the province taxes its output for the
+        rest [P10].
     """
 
     start: int = _f(unit="year", doc="First year in which the policy acts.")
@@ -546,6 +553,20 @@ class Policy:
     cost_cny: float = _f(
         0.0, "bn CNY",
         "Public cost, total over the policy's life (cost-effectiveness indicators).")
+    reference_cost_cny: float | None = _f(
+        None, "bn CNY",
+        "Spending at which the policy's stated magnitudes hold [P9]; null: `cost_cny` (the "
+        "magnitudes are the effect of the stated cost). With another `cost_cny` the strength "
+        "scales by (cost_cny / reference_cost_cny) ** spending_elasticity.")
+    spending_elasticity: float = _f(
+        0.5, "",
+        "η of [P9]: elasticity of the lever's strength with respect to its spending, in [0, 1] "
+        "(concave: diminishing returns; 0: spending does not matter). Link policies do not "
+        "scale.")
+    central_share: float = _f(
+        1.0, "share",
+        "Share of `cost_cny` paid by central transfers [P10], in [0, 1]; the rest is paid by "
+        "the province through a proportional tax on its output in the spending years.")
 
     type = "policy"
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.sweep.spec import (
     DEFAULT_GRID_POINTS,
+    LEVER_PATTERN,
     SHARE_PARAMETERS,
     Design,
     ParamSpec,
@@ -26,6 +27,9 @@ from sim.sweep.spec import (
     _check_value,
     _fail,
     _numeric_parameters,
+    is_lever,
+    lever_field_rule,
+    match_policies,
 )
 
 
@@ -155,6 +159,9 @@ def plan_sweep(spec: SweepSpec) -> Plan:
               f"not one of the scenarios ({', '.join(scenarios)})")
     X = design_matrix(spec.design, spec.parameters)
     names = [p.name for p in spec.parameters]
+    for j, name in enumerate(names):
+        if is_lever(name):
+            _check_lever(name, X[:, j], scenarios, file)
     if spec.design.method not in ("grid",):  # drawn values: check every point
         for i, row in enumerate(X):
             for name, v in zip(names, row, strict=True):
@@ -196,6 +203,30 @@ def plan_sweep(spec: SweepSpec) -> Plan:
     baseline = spec.baseline
     return Plan(spec=spec, scenarios=scenarios, paths=paths, matrix=X, members=members,
                 spec_hash=h, baseline=baseline)
+
+
+def _check_lever(name, column, scenarios, file) -> None:
+    """A lever must address a numeric field of at least one policy; every value must be valid."""
+    m = LEVER_PATTERN.match(name)
+    path = f"parameters.{name}"
+    hits = 0
+    for sc in scenarios.values():
+        for i in match_policies(sc.policies, m["sel"]):
+            pol = sc.policies[i]
+            rule = lever_field_rule(pol, m["field"])
+            if rule is None:
+                _fail(file, path, m["field"], f"not a numeric field of policy {pol.label!r} "
+                                              f"(type {pol.type}) in scenario {sc.name!r}")
+            kind, pred, text = rule
+            for v in np.unique(column):
+                if kind is int and not float(v).is_integer():
+                    _fail(file, path, float(v), "expected an integer (integer field)")
+                if not pred(kind(v)):
+                    _fail(file, path, float(v), f"{text} (field {m['field']} of policy "
+                                                f"{pol.label!r})")
+            hits += 1
+    if hits == 0:
+        _fail(file, path, m["sel"], "matches no policy label in the sweep's scenarios")
 
 
 def default_sweep_dir(plan: Plan, root="results/sweeps") -> Path:

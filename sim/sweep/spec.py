@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ SPECIAL_PARAMETERS = ("sigma", "sigma_scale")
 SHARE_PARAMETERS = ("agriculture_share", "housing_share")
 """Varying these rescales all sector expenditure shares so that the shares still sum to 1."""
 DEFAULT_GRID_POINTS = 3
+LEVER_PATTERN = re.compile(r"^policies\[(?P<sel>[^\]]+)\]\.(?P<field>[A-Za-z_]\w*)$")
+"""A policy lever: ``policies[<label, label prefix or unique part of it>].<numeric field>``."""
 
 
 
@@ -142,11 +145,68 @@ def _numeric_parameters() -> dict[str, type]:
             if type(f.default) in (int, float)}
 
 
+def is_lever(name: str) -> bool:
+    """Whether a sweep parameter name addresses a policy field (``policies[...].field``)."""
+    return LEVER_PATTERN.match(str(name)) is not None
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).replace("_", " ").lower().split())
+
+
+def match_policies(policies, selector: str) -> list[int]:
+    """Indices of the policies a lever selector addresses.
+
+    The selector (case and ``_``/space insensitive) matches, in order of preference: whole
+    labels; label prefixes before the first ``:``; labels containing it. Every policy matching
+    at the first level that matches anything is returned (one drawn value then sets the
+    field of all of them, e.g. both seasons of a tourism loop); an integer selector is a
+    position in the scenario's policy list.
+    """
+    sel = str(selector).strip()
+    if sel.lstrip("-").isdigit():
+        i = int(sel)
+        return [i] if -len(policies) <= i < len(policies) else []
+    s = _norm(sel)
+    labels = [_norm(p.label) for p in policies]
+    for test in (lambda lab: lab == s, lambda lab: _norm(lab.split(":", 1)[0]) == s,
+                 lambda lab: s in lab):
+        hit = [i for i, lab in enumerate(labels) if lab and test(lab)]
+        if hit:
+            return hit
+    return []
+
+
+def lever_field_rule(policy, field_name: str):
+    """``(kind, predicate, text)`` of a policy's numeric field; None if not numeric.
+
+    ``kind`` is ``int`` or ``float``; the predicate is the scenario loader's rule (if any).
+    """
+    from sim.scenario.load import _RULES
+
+    fields = {f.name: f for f in dataclasses.fields(policy)}
+    if field_name not in fields:
+        return None
+    v = getattr(policy, field_name)
+    if isinstance(v, bool) or not (v is None or isinstance(v, int | float)):
+        return None
+    if v is None and field_name not in ("km", "hours", "fixed_cost", "capacity"):
+        return None
+    kind = int if isinstance(v, int) and field_name in ("phase_in", "start", "end") else float
+    for cls in type(policy).__mro__:
+        rule = _RULES.get(cls, {}).get(field_name)
+        if rule is not None:
+            return kind, rule[0], rule[1]
+    return kind, (lambda x: True), ""
+
+
 def _check_value(name: str, value: float, file, path, note: str = "") -> None:
     """Validate one parameter value with the scenario loader's rules."""
     from sim.scenario.load import _RULES
     from sim.scenario.schema import Parameters
 
+    if is_lever(name):  # checked against the addressed policies once scenarios are loaded
+        return
     if name == "sigma":
         ok, text = value > 1, "must be > 1 (every sector's sigma is set to it)"
     elif name == "sigma_scale":
@@ -161,7 +221,10 @@ def _check_value(name: str, value: float, file, path, note: str = "") -> None:
 def _parse_param(name, raw, method: str, file: str) -> ParamSpec:
     path = f"parameters.{name}"
     numeric = _numeric_parameters()
-    if name not in numeric and name not in SPECIAL_PARAMETERS:
+    if str(name).startswith("policies") and not is_lever(name):
+        _fail(file, path, name, "a policy lever is written policies[<label>].<field>, e.g. "
+                                "policies[innovation base].growth")
+    if name not in numeric and name not in SPECIAL_PARAMETERS and not is_lever(name):
         import difflib
 
         known = sorted([*numeric, *SPECIAL_PARAMETERS])
@@ -355,7 +418,11 @@ def apply_parameters(sc, values: dict):
     ``sigma`` sets every sector's CES elasticity ``Sector.sigma`` to the value; ``sigma_scale``
     multiplies each sector's own sigma by it; ``agriculture_share`` or ``housing_share``
     rescales every sector's expenditure share by the same factor so that all shares still sum
-    to 1; any other name replaces that field of ``parameters``.
+    to 1; ``policies[<selector>].<field>`` sets that field of every policy the selector
+    matches (:func:`match_policies`; none in this scenario: no change; setting ``cost_cny``
+    of a policy without ``reference_cost_cny`` first makes its stated cost the reference, so
+    that its strength scales with the new cost [P9]); any other name
+    replaces that field of ``parameters``.
 
     Parameters
     ----------
@@ -369,6 +436,24 @@ def apply_parameters(sc, values: dict):
     if not values:
         return sc
     rep = dataclasses.replace
+    levers = {k: v for k, v in values.items() if is_lever(k)}
+    if levers:
+        pols = list(sc.policies)
+        for k, v in levers.items():
+            m = LEVER_PATTERN.match(k)
+            for i in match_policies(pols, m["sel"]):
+                rule = lever_field_rule(pols[i], m["field"])
+                if rule is None:
+                    continue
+                extra = {}
+                if m["field"] == "cost_cny" and pols[i].reference_cost_cny is None \
+                        and pols[i].cost_cny > 0:  # the stated magnitude is at the stated cost
+                    extra["reference_cost_cny"] = pols[i].cost_cny
+                pols[i] = rep(pols[i], **{m["field"]: rule[0](v)}, **extra)
+        sc = rep(sc, policies=tuple(pols))
+        values = {k: v for k, v in values.items() if not is_lever(k)}
+        if not values:
+            return sc
     numeric = _numeric_parameters()
     par = {k: (int(v) if numeric.get(k) is int else float(v))
            for k, v in values.items() if k not in SPECIAL_PARAMETERS}

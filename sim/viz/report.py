@@ -105,7 +105,7 @@ def _policies(res) -> str:
 
 
 def write_report(runs, out, *, force: bool = False, quiet: bool = False,
-                 title: str | None = None, lang: str = "en") -> Path:
+                 title: str | None = None, lang: str = "en", decomposition=None) -> Path:
     """Write the HTML report of ``runs`` into folder ``out`` (atomically).
 
     Parameters
@@ -123,6 +123,10 @@ def write_report(runs, out, *, force: bool = False, quiet: bool = False,
     lang : str
         ``en`` or ``zh``: headings, indicator names, units and place names (the region pack's
         ``name_zh``) on the page and its figures.
+    decomposition : path-like or Decomposition, optional
+        A finished ``sim decompose`` folder of the second run against the first: adds the
+        section "Where the effect comes from" (Shapley contributions of the key indicators,
+        the headline's top contributors, waterfall figures; English pages only).
 
     Returns
     -------
@@ -152,7 +156,9 @@ def write_report(runs, out, *, force: bool = False, quiet: bool = False,
             files = comparison_figures(dict(zip(labels, res, strict=True)), tmp / "figures",
                                        ind=ind, diff=diff, lang=lang)
             bar.update()
-            page = (_page(res, labels, head, ind, files, title) if lang == "en"
+            dec_html = _decomposition(decomposition, res, tmp) if decomposition is not None \
+                else ""
+            page = (_page(res, labels, head, ind, files, title, dec_html) if lang == "en"
                     else _page_zh(res, labels, head, ind, files, title))
             bar.update()
             (tmp / "report.html").write_text(page, encoding="utf-8")
@@ -160,7 +166,36 @@ def write_report(runs, out, *, force: bool = False, quiet: bool = False,
     return out / "report.html"
 
 
-def _page(res, labels, head, ind, files, title) -> str:
+def _decomposition(dec, res, tmp) -> str:
+    """The decomposition section: tables (also as CSV) and waterfall figures."""
+    from sim.analysis.headline import headline
+    from sim.results.decompositions import Decomposition, load_decomposition
+    from sim.viz.decomposition import summary, waterfall
+    from sim.viz.figures import save
+
+    if not isinstance(dec, Decomposition):
+        dec = load_decomposition(dec)
+    tab = summary(dec)
+    tab.to_csv(tmp / "tables" / "decomposition.csv")
+    m = dec.manifest
+    kind = "exact" if m.get("exact", True) else f"sampled, {m.get('samples')} orderings"
+    parts = [f"<h2>Where the effect comes from: decomposition by {html.escape(str(m.get('by')))}"
+             "</h2>",
+             f'<p class="small">Shapley values ({kind}) over {m.get("coalitions")} coalition '
+             "runs of the baseline plus components; they sum to the total effect. "
+             "Formulas: docs/indicators.md, section Decomposition.</p>",
+             _table(tab.T)]
+    if len(res) >= 2:
+        h = headline(res[1], res[0], decomposition=dec)
+        h = h[h["top contributors"] != ""][["difference", "better", "top contributors"]]
+        parts += ["<h3>Top contributors</h3>", _table(h)]
+    for j, ind in enumerate(tab.columns[:4]):
+        paths = save(waterfall(dec, ind), tmp / "figures" / f"waterfall_{j}")
+        parts.append(_img(paths[0], f"Waterfall: {ind}", f"fig-waterfall-{j}"))
+    return "\n".join(parts)
+
+
+def _page(res, labels, head, ind, files, title, dec_html="") -> str:
     names = [r.manifest.get("name", lab) for r, lab in zip(res, labels, strict=True)]
     title = title or f"sim report: {' vs '.join(names[1:])} against {names[0]}"
     y1 = max(int(d["year"].max()) for d in ind.values())
@@ -175,6 +210,8 @@ def _page(res, labels, head, ind, files, title) -> str:
         parts.append(f"<h3>Whole-horizon effects: {html.escape(lab)} vs "
                      f"{html.escape(labels[0])}</h3>")
         parts.append(_table(effects(r, res[0])))
+    if dec_html:
+        parts.append(dec_html)
     parts.append("<h2>Figures</h2>")
     captions = {"timeseries": "Headline indicators by year, one line per run",
                 "bars_gdp": f"GDP in {y1}: % difference from the reference, by place",
