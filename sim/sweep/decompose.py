@@ -29,7 +29,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import time
 from dataclasses import dataclass
@@ -374,6 +373,18 @@ def _hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def _places_from_json(path: Path) -> tuple:
+    """The calibrated places saved by an earlier session (``calibration.json``)."""
+    from sim.scenario.schema import Place
+
+    try:
+        rows = json.loads(path.read_text())
+        return tuple(Place(**r) for r in rows)
+    except (OSError, ValueError, TypeError) as e:
+        raise SimError(f"{path}: unreadable calibration ({e}); delete it to recalibrate") \
+            from None
+
+
 def _coalition_key(policies, off) -> str:
     p = "-".join(str(i) for i in policies) or "none"
     s = hashlib.sha1(f"{p}|{','.join(sorted(off))}".encode()).hexdigest()[:10]
@@ -497,16 +508,17 @@ def decompose(plan, baseline, *, by: str = "pillar", scope: str | None = None, o
             session.update(ex.info)
             places = None
             if base.calibrate:
-                cal_file = out / "calibration.pkl"
-                if cal_file.is_file():
-                    places = pickle.loads(cal_file.read_bytes())
+                cal_file = out / "calibration.json"  # JSON, never pickle: a folder's
+                if cal_file.is_file():                 # files are data, not code
+                    places = _places_from_json(cal_file)
                 else:
                     r = ex.submit(run_calibration, {"key": "c", "scenario": "base",
                                                     "params": {}}).result()
                     if r["status"] != "ok":
                         raise SimError(f"calibration of {base.name} failed: {r['error']}")
                     places = r["places"]
-                    cal_file.write_bytes(pickle.dumps(places))
+                    cal_file.write_text(json.dumps([dataclasses.asdict(p) for p in places],
+                                                   indent=1))
             futs = [ex.submit(run_coalition, {"key": j["key"], "policies": j["policies"],
                                               "off": j["off"], "places": places, "seed": seed,
                                               "end_year": end_year,
