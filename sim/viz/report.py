@@ -243,18 +243,31 @@ def _page(res, labels, head, ind, files, title, dec_html="") -> str:
         parts.append(f"<h2>Border and port trade by gateway in {y1} (bn CNY, regional "
                      "freight)</h2>")
         parts.append(_table(tab))
-    parts.append("<h2>Scenarios</h2>")
+    return _close_page(parts, labels, res, title, SCENARIO_WORDS["en"])
+
+
+SCENARIO_WORDS = {
+    "en": {"lang": "en", "scenarios": "Scenarios", "sep": ": ", "none": "(no description)",
+           "facts": "Run facts (manifest)", "policies": "Policies"},
+    "zh": {"lang": "zh-CN", "scenarios": "情景", "sep": ":", "none": "(无说明)",
+           "facts": "运行信息(manifest)", "policies": "政策"},
+}
+
+
+def _close_page(parts, labels, res, title, w) -> str:
+    """Append each scenario's description, run facts and policies; return the whole page."""
+    parts.append(f"<h2>{w['scenarios']}</h2>")
     for lab, r in zip(labels, res, strict=True):
         m = r.manifest
-        parts.append(f"<h3>{html.escape(lab)}: {html.escape(str(m.get('name')))}</h3>")
-        desc = m.get("description") or "(no description)"
+        parts.append(f"<h3>{html.escape(lab)}{w['sep']}{html.escape(str(m.get('name')))}</h3>")
+        desc = m.get("description") or w["none"]
         parts.append(f'<div class="desc">{html.escape(str(desc))}</div>')
-        parts.append("<h4>Run facts (manifest)</h4>")
+        parts.append(f"<h4>{w['facts']}</h4>")
         parts.append(_facts(r, lab))
-        parts.append("<h4>Policies</h4>")
+        parts.append(f"<h4>{w['policies']}</h4>")
         parts.append(_policies(r))
     body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    return (f'<!DOCTYPE html>\n<html lang="{w["lang"]}"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
             f"<body>\n{body}\n</body></html>\n")
 
@@ -317,17 +330,4 @@ def _page_zh(res, labels, head, ind, files, title) -> str:
              "英文名称": p.get("name") or p["id"], "区外": "是" if p.get("external") else ""}
             for p in (sc.get("region") or {}).get("places", [])]
     parts.append(_table(pd.DataFrame(rows), index=False))
-    parts.append("<h2>情景</h2>")
-    for lab, r in zip(labels, res, strict=True):
-        m = r.manifest
-        parts.append(f"<h3>{html.escape(lab)}:{html.escape(str(m.get('name')))}</h3>")
-        desc = m.get("description") or "(无说明)"
-        parts.append(f'<div class="desc">{html.escape(str(desc))}</div>')
-        parts.append("<h4>运行信息(manifest)</h4>")
-        parts.append(_facts(r, lab))
-        parts.append("<h4>政策</h4>")
-        parts.append(_policies(r))
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
-            f"<body>\n{body}\n</body></html>\n")
+    return _close_page(parts, labels, res, title, SCENARIO_WORDS["zh"])
