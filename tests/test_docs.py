@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "docs" / "index.md", *[ROOT / "docs" / "tutorials" / f"{p}.md" for p in
-                                       ("scenario", "compare", "sweep", "region-pack", "tools")]]
+                                       ("scenario", "compare", "sweep", "region-pack", "policy", "tools")]]
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.S | re.M)
 
 
