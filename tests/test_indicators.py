@@ -236,3 +236,12 @@ def test_welfare_decomposition_sums_and_recovers_each_part():
         d2["real income"] + d2["amenities"] + d2["mobility option value"], abs=1e-12)
     e = effects(pol2, base)["value"]
     assert e["welfare change: total"] == pytest.approx(d2["total"])
+
+
+def test_every_gdp_gain_row_states_its_direction():
+    from sim.analysis.headline import better_direction
+
+    for label in ("cumulative real GDP gain (2020 prices) (bn CNY)",
+                  "discounted real GDP gain (8%) (bn CNY)", "real GDP 2035 (bn CNY, 2020 prices)",
+                  "cumulative GDP gain (bn CNY)"):
+        assert better_direction(label) == "higher", label

@@ -58,6 +58,7 @@ def _base_name(label: str) -> str:
     s = re.sub(r" \((?:[^()]|\([^()]*\))*\)$", "", label.strip())  # trailing "(unit)"
     s = re.sub(r" \d{4}$", "", s)  # trailing year
     s = re.sub(r" \(\d+(?:\.\d+)?%\)$", "", s)  # "(8%)"
+    s = re.sub(r" \(\d{4} prices\)$", "", s)  # "(2020 prices)"
     return s
 
 
