@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "docs" / "index.md", *[ROOT / "docs" / "tutorials" / f"{p}.md" for p in
-                                       ("scenario", "compare", "sweep", "region-pack", "policy", "tools")]]
+TUTORIALS = ("scenario", "compare", "sweep", "region-pack", "policy", "tools")
+PAGES = [ROOT / "docs" / "index.md", *[ROOT / "docs" / "tutorials" / f"{p}.md" for p in TUTORIALS]]
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.S | re.M)
 
 
