@@ -6,6 +6,8 @@ import time
 
 import pandas as pd
 
+from sim.cli.sweep import add_executor_arguments
+
 
 def _cmd_decompose(args) -> int:
     from sim.sweep.decompose import decompose
@@ -53,12 +55,7 @@ def add_parser(sub) -> None:
                         "components, 64 orderings beyond)")
     d.add_argument("--seed", type=int, default=None, help="seed of every run")
     d.add_argument("--end-year", type=int, default=None, help="stop every run early")
-    d.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: CPU count); 0: in this process")
-    g = d.add_mutually_exclusive_group()
-    g.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
-    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run on an existing Dask cluster")
+    add_executor_arguments(d, "worker processes (default: CPU count); 0: in this process")
     d.add_argument("--out", default=None,
                    help="folder (default results/decompositions/<plan>-<by>-<hash>/)")
     d.add_argument("--force", action="store_true",
@@ -126,10 +123,7 @@ def add_optimize_parser(sub) -> None:
     o.add_argument("--seed", type=int, default=0, help="seed of the optimiser")
     o.add_argument("--robustness", type=int, default=0,
                    help="also evaluate optimum and plan at N structural-parameter points")
-    o.add_argument("--workers", type=int, default=None, help="worker processes; 0: here")
-    g = o.add_mutually_exclusive_group()
-    g.add_argument("--dask", action="store_true", help="run on a local Dask cluster")
-    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT")
+    add_executor_arguments(o, "worker processes (default: CPU count); 0: in this process")
     o.add_argument("--out", default=None, help="folder (default results/optimize/...)")
     o.add_argument("--quiet", action="store_true", help="no progress lines")
     o.set_defaults(func=_cmd_optimize)

@@ -46,6 +46,19 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def add_executor_arguments(parser, workers_help: str) -> None:
+    """Add ``--workers`` and the exclusive ``--dask`` / ``--scheduler`` to an executor command.
+
+    Shared by every command that runs on the sweep executors (sweep, decompose, optimize).
+    """
+    parser.add_argument("--workers", type=int, default=None, help=workers_help)
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--dask", action="store_true",
+                   help="run on a local Dask cluster (--workers processes, 1 thread each)")
+    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run on an existing Dask cluster")
+
+
 def add_parser(sub) -> None:
     """Add the ``sweep`` and ``sensitivity`` subcommands to the ``sim`` parser."""
     s = sub.add_parser(
@@ -57,13 +70,8 @@ def add_parser(sub) -> None:
                     "sweep.json and, for sobol/morris designs, sensitivity tables and plots. "
                     "See docs/sweeps.md.")
     s.add_argument("sweep", help="sweep YAML file")
-    s.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: CPU count, at most the number of runs)")
-    g = s.add_mutually_exclusive_group()
-    g.add_argument("--dask", action="store_true",
-                   help="run on a local Dask cluster (--workers processes, 1 thread each)")
-    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run on an existing Dask cluster")
+    add_executor_arguments(
+        s, "worker processes (default: CPU count, at most the number of runs)")
     s.add_argument("--out", default=None,
                    help="results folder (default results/sweeps/<name>-<hash>/)")
     s.add_argument("--resume", action="store_true",

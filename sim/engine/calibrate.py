@@ -28,24 +28,11 @@ from sim.errors import SimError
 from sim.kernels.equilibrium import partner_trade, solve_equilibrium
 from sim.kernels.households import continuum_step, status_probabilities
 from sim.kernels.migration import size_weights, utility
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, calibration_problem
 
 
 class CalibrationError(SimError):
     """The inversion failed (infeasible target or no convergence)."""
-
-
-def calibration_problem(sc: Scenario) -> Scenario:
-    """The calibration problem of a scenario: policies, seed and labels removed.
-
-    :func:`calibrate` ignores policies and draws no random numbers, so scenarios that differ
-    only in policies, seed or labels (a plan and its baseline; the seeds of an ensemble) share
-    one calibration. Of the place groups only the reserved ``foreign`` group matters (it sets
-    which places take part in migration, [D1]), so it is kept.
-    """
-    return dataclasses.replace(sc, policies=(), seed=0, name="calibration", description="",
-                               groups=tuple(g for g in sc.groups if g[0] == "foreign"),
-                               source=None)
 
 
 _MEMO: dict = {}
@@ -277,13 +264,6 @@ def _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par,
     amen[idx] = amen[idx] * np.exp(log_b)
     F = _flow_matrix(amen, V, L, mobile_pos, kappa, reg_share, sizew, par)
     return F.sum(axis=0)[idx], F.sum(axis=1)[idx]
-
-
-def _net_migration(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par, sizew=1.0):
-    """Net migration share (in - out) / L of internal places for log amenity shifts log_b."""
-    inflow, outflow = _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx,
-                                   par, sizew)
-    return (inflow - outflow) / L[idx]
 
 
 def _amenity_fixed_point(x0, flows, free, elasticity, *, damping=0.5, tol=1e-10,

@@ -14,7 +14,7 @@ generalized freight costs in CNY per tonne; passenger costs in CNY per trip.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -905,3 +905,15 @@ class Scenario:
 def field_names(cls) -> tuple[str, ...]:
     """Names of a dataclass's fields, in declaration order."""
     return tuple(f.name for f in fields(cls))
+
+
+def calibration_problem(sc: Scenario) -> Scenario:
+    """The calibration problem of a scenario: policies, seed and labels removed.
+
+    Calibration ignores policies and draws no random numbers, so scenarios that differ only in
+    policies, seed or labels (a plan and its baseline; the seeds and policy draws of a sweep)
+    share one calibration. Of the place groups only the reserved ``foreign`` group matters (it
+    sets which places take part in migration, docs/model.md [D1]), so it is kept.
+    """
+    return replace(sc, policies=(), seed=0, name="calibration", description="",
+                   groups=tuple(g for g in sc.groups if g[0] == "foreign"), source=None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.errors import ScenarioError
+from sim.scenario.schema import calibration_problem
 
 METHODS = ("none", "grid", "lhs", "sobol", "morris")
 PRIORS = ("range", "uniform", "normal", "lognormal", "triangular", "values")
@@ -471,16 +472,8 @@ def apply_parameters(sc, values: dict):
     return rep(sc, parameters=new_par, region=rep(sc.region, sectors=sectors))
 
 
-def calibration_scenario(sc):
-    """The calibration problem of a member scenario: policies, seed and labels removed.
-
-    ``sim.engine.calibrate.calibrate`` ignores policies and does not draw random numbers, so
-    members that differ only in policies or seed share one calibration. The reserved group
-    ``foreign`` is kept: it decides which places take part in migration (the same rule as
-    ``sim.engine.calibrate.calibration_problem``, which this module may not import).
-    """
-    return dataclasses.replace(sc, policies=(), seed=0, name="calibration", description="",
-                               groups=tuple(g for g in sc.groups if g[0] == "foreign"),
-                               source=None)
+calibration_scenario = calibration_problem
+"""The calibration problem of a member scenario (:func:`sim.scenario.schema.calibration_problem`):
+members that differ only in policies or seed share one calibration."""
 
 

@@ -230,10 +230,8 @@ def _page(res, labels, head, ind, files, title, dec_html="") -> str:
             cap = captions.get(key, key)
         parts.append(_img(paths[0], cap, f"fig-{key}"))
     parts.append(f"<h2>Indicators in {y1}</h2>")
-    fin = pd.concat({lab: d[d["year"] == d["year"].max()].set_index("indicator")["value"]
-                     for lab, d in ind.items()}, axis=1)
-    units = next(iter(ind.values())).drop_duplicates("indicator").set_index("indicator")["unit"]
-    fin.insert(0, "unit", units.reindex(fin.index))
+    fin, units = _final_indicators(ind)
+    fin.insert(0, "unit", units)
     parts.append(_table(fin))
     groups = res[0].manifest.get("scenario", {}).get("groups", {}) or {}
     gw = {lab: gateway_trade(r, groups=groups) for lab, r in zip(labels, res, strict=True)}
@@ -270,6 +268,14 @@ def _close_page(parts, labels, res, title, w) -> str:
     return (f'<!DOCTYPE html>\n<html lang="{w["lang"]}"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
             f"<body>\n{body}\n</body></html>\n")
+
+
+def _final_indicators(ind: dict):
+    """Final-year indicator values of every run (columns) and their units (aligned)."""
+    fin = pd.concat({lab: d[d["year"] == d["year"].max()].set_index("indicator")["value"]
+                     for lab, d in ind.items()}, axis=1)
+    units = next(iter(ind.values())).drop_duplicates("indicator").set_index("indicator")["unit"]
+    return fin, units.reindex(fin.index)
 
 
 def _zh_index(df: pd.DataFrame, names: dict) -> pd.DataFrame:
@@ -320,10 +326,8 @@ def _page_zh(res, labels, head, ind, files, title) -> str:
             cap = captions.get(key, key)
         parts.append(_img(paths[0], cap, f"fig-{key}"))
     parts.append(f"<h2>{y1}年指标</h2>")
-    fin = pd.concat({lab: d[d["year"] == d["year"].max()].set_index("indicator")["value"]
-                     for lab, d in ind.items()}, axis=1)
-    units = next(iter(ind.values())).drop_duplicates("indicator").set_index("indicator")["unit"]
-    fin.insert(0, "单位", units.reindex(fin.index).map(lambda u: L.unit(str(u), "zh")))
+    fin, units = _final_indicators(ind)
+    fin.insert(0, "单位", units.map(lambda u: L.unit(str(u), "zh")))
     parts.append(_table(_zh_index(fin, names)))
     parts.append("<h2>地区</h2>")
     rows = [{"代码": p["id"], "名称": names_long.get(p["id"], p["id"]),
