@@ -23,8 +23,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from sim.engine.diagnose import attach
 from sim.engine.model import SimModel
-from sim.errors import SimError
+from sim.errors import ConvergenceError, NumericalError, SimError
 from sim.kernels.equilibrium import partner_trade, solve_equilibrium
 from sim.kernels.households import continuum_step, status_probabilities
 from sim.kernels.migration import size_weights, utility
@@ -32,7 +33,17 @@ from sim.scenario.schema import Scenario, calibration_problem
 
 
 class CalibrationError(SimError):
-    """The inversion failed (infeasible target or no convergence)."""
+    """The inversion failed (infeasible target or no convergence).
+
+    ``stage`` (a key of :data:`sim.engine.diagnose.STAGES`), ``residual`` and ``tol`` are set
+    when an inversion did not converge; :func:`calibrate` adds a diagnosis (``diagnosis``).
+    """
+
+    def __init__(self, message, *, stage=None, residual=None, tol=None):
+        self.stage = stage
+        self.residual = residual
+        self.tol = tol
+        super().__init__(message)
 
 
 _MEMO: dict = {}
@@ -167,9 +178,13 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
     err_m = float(np.max(np.abs(r_int))) if len(r_int) else 0.0
     err_s = float(np.max(np.abs(r_ext))) if len(r_ext) else 0.0
     if not np.isfinite(err_m) or err_m > tol or not np.isfinite(err_s) or err_s > 1e-6:
+        mig_bad = not np.isfinite(err_m) or err_m > tol
         raise CalibrationError(f"amenity inversion did not converge (max net migration "
                                f"residual {err_m:.2e} of mobile workers, max log share error "
-                               f"{err_s:.2e}; {sol.message if sol is not None else ''})")
+                               f"{err_s:.2e}; {sol.message if sol is not None else ''})",
+                               stage="amenity inversion",
+                               residual=err_m if mig_bad else err_s,
+                               tol=tol if mig_bad else 1e-6)
     net_mig = F[:, sel].sum(axis=0) - F[sel, :].sum(axis=1)
     return lb, lx, net_mig, err_m, err_s, ext_ids
 
@@ -291,6 +306,10 @@ def _amenity_fixed_point(x0, flows, free, elasticity, *, damping=0.5, tol=1e-10,
 def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: float = 0.7):
     """Calibrate productivity and amenity fundamentals to the base year.
 
+    A failure (``CalibrationError``, or ``ConvergenceError`` of a base-year equilibrium) carries
+    a diagnosis (:func:`sim.engine.diagnose.attach`): the stage, year, residual and the
+    parameters most likely at fault.
+
     Parameters
     ----------
     sc : Scenario
@@ -327,6 +346,17 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
     in_n = out_n for every internal place by ``scipy.optimize.root`` (with no external place
     the system has one redundant equation and the first place's amenity is held fixed).
     """
+    stage = ["GDP inversion"]
+    try:
+        return _calibrate(sc, tol, max_iter, damping, stage)
+    except (CalibrationError, ConvergenceError, NumericalError) as e:
+        name = getattr(e, "stage", None) or stage[0]
+        if isinstance(e, ConvergenceError):
+            name = "base-year equilibrium"
+        raise attach(e, sc, name, year=sc.time.start) from None
+
+
+def _calibrate(sc, tol, max_iter, damping, stage):
     reg = sc.region
     internal = [p for p in reg.places if not p.external]
     ids = [p.id for p in internal]
@@ -391,7 +421,8 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
         else:
             raise CalibrationError(f"GDP inversion did not converge in {max_iter} iterations "
                                    f"(max relative error {err_g:.2e}, max log error of partner "
-                                   f"trade {err_t:.2e})")
+                                   f"trade {err_t:.2e})", stage="GDP inversion",
+                                   residual=max(err_g, err_t), tol=tol)
     finally:
         model.release()
     net_mig = np.zeros(len(ids))
@@ -402,6 +433,7 @@ def calibrate(sc: Scenario, *, tol: float = 1e-8, max_iter: int = 500, damping: 
                                                    free_entry=False)
     share_err = 0.0
     if par.migration_rule == "logit":
+        stage[0] = "amenity inversion"
         lb, lx, res, err_m, share_err, ext_ids = _invert_amenities(sc, eq, inp, prim, net, st,
                                                                    idx, tol)
         sel_ids = np.asarray(ids)[inp.mobile[idx] > 0]

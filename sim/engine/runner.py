@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from sim import __version__
+from sim.engine.diagnose import attach, stage_of_step_error
 from sim.engine.model import SimModel
-from sim.errors import NumericalError
+from sim.errors import ConvergenceError, NumericalError
 from sim.progress import progress
 from sim.results import Results
 from sim.results.folder import result_problem
@@ -144,6 +145,12 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
     sim.errors.NumericalError
         A result is not finite (or a population, GDP, output or employment is negative):
         the message names table, column, year and place.
+    sim.engine.calibrate.CalibrationError
+        The base-year calibration failed.
+
+    Every ``ConvergenceError``, ``NumericalError`` and ``CalibrationError`` carries a
+    diagnosis (``err.diagnosis``, also appended to its message; :mod:`sim.engine.diagnose`):
+    the failing stage, year and residual and the parameters most likely at fault.
     """
     sc = _as_scenario(scenario)
     identity = run_identity(sc, seed, end_year)
@@ -159,12 +166,18 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
         if "partners" in calibration:  # plain floats for the manifest
             calibration["partners"] = {j: {k: float(x) for k, x in d.items()}
                                        for j, d in calibration["partners"].items()}
-    model = SimModel(sc, seed=seed, end_year=end_year)
+    try:
+        model = SimModel(sc, seed=seed, end_year=end_year)
+    except (ConvergenceError, NumericalError) as e:
+        raise attach(e, sc, "base-year equilibrium", year=sc.time.start) from None
     try:
         with progress(model.end_year - model.year + 1, sc.name, quiet=quiet,
                       unit="year") as bar:
             while not model.done:
-                model.step()
+                try:
+                    model.step()
+                except (ConvergenceError, NumericalError) as e:
+                    raise attach(e, sc, stage_of_step_error(e), year=model.year) from None
                 bar.update()
         rec = model.run()  # finalizes the recorder (no years left to step)
         places, sectors = rec.place_frame(), rec.sector_frame()
@@ -213,7 +226,7 @@ def run_scenario(scenario, *, seed: int | None = None, end_year: int | None = No
                   migration=migration, links=links)
     problem = result_problem(res)
     if problem:
-        raise NumericalError(f"{problem}; the run is refused (wild parameters or data?)")
+        raise attach(NumericalError(f"{problem}; the run is refused"), sc, "result check")
     return res
 
 
