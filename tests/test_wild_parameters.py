@@ -196,3 +196,9 @@ def test_equilibrium_failure_names_solver_settings_or_stage_parameters():
     d = diagnosis(sc, "annual equilibrium", year=2023, residual=1e-3, tol=1e-10)
     assert d["outside"] == [] and d["suspects"][0] == "sigma"
     assert "in year 2023" in d["text"] and "residual 0.001 (tol 1.0e-10)" in d["text"]
+    # sigma (1 - housing_share) <= 1: the uniqueness condition fails and is named first
+    from sim.sweep.spec import apply_parameters
+
+    d = diagnosis(apply_parameters(sc, {"sigma": 1.2}), "annual equilibrium")
+    assert d["suspects"][:2] == ["sigma", "housing_share"]
+    assert "sigma = 1.2 is outside" in d["text"] and "(Redding 2016)" in d["text"]

@@ -181,7 +181,7 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
         mig_bad = not np.isfinite(err_m) or err_m > tol
         raise CalibrationError(f"amenity inversion did not converge (max net migration "
                                f"residual {err_m:.2e} of mobile workers, max log share error "
-                               f"{err_s:.2e}; {sol.message if sol is not None else ''})",
+                               f"{err_s:.2e}; {' '.join(str(sol.message).split()) if sol else ''})",
                                stage="amenity inversion",
                                residual=err_m if mig_bad else err_s,
                                tol=tol if mig_bad else 1e-6)

@@ -6,7 +6,9 @@ A run that cannot produce finite, converged results raises ``CalibrationError``,
 the year, the residual and its tolerance, and the structural parameters most likely at fault —
 those outside their published ranges (:data:`PUBLISHED_RANGES`, the priors of the sweep files;
 docs/model.md section 7, "Published ranges and failure diagnoses"), farthest outside first, or,
-when all are inside, the parameters the failing stage depends on most.
+when all are inside, solver settings changed from their defaults or the parameters the failing
+stage depends on most; ``sigma`` and ``housing_share`` come first when the uniqueness condition
+sigma (1 - housing_share) > 1 of Redding (2016) fails.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def solver_changes(sc) -> dict[str, float]:
 
 def _fmt(v) -> str:
     if isinstance(v, tuple):
-        return f"{v[0]:.4g}-{v[1]:.4g}"
+        return f"{v[0]:.4g}" if v[0] == v[1] else f"{v[0]:.4g}-{v[1]:.4g}"
     return f"{v:.4g}"
 
 
@@ -103,6 +105,9 @@ def diagnosis(sc, stage: str, *, year=None, residual=None, tol=None) -> dict:
     rname, related = STAGES[stage]
     vals = parameter_values(sc)
     out = outside(sc)
+    bh = float(sc.parameters.housing_share)
+    sig = [float(x.sigma) for x in sc.region.sectors]
+    helpman = bh > 0 and sig and min(sig) * (1.0 - bh) <= 1.0
     solver = solver_changes(sc) if stage.endswith("equilibrium") else {}
     if out:
         suspects = [k for k, _, _ in out]
@@ -124,6 +129,12 @@ def diagnosis(sc, stage: str, *, year=None, residual=None, tol=None) -> dict:
         size = f", residual {float(residual):.3g}"
         if tol is not None:
             size += f" (tol {float(tol):.1e})"
+    if helpman:  # the uniqueness condition of the Helpman-Redding economy fails
+        suspects = ["sigma", "housing_share"] + [k for k in suspects
+                                                 if k not in ("sigma", "housing_share")]
+        vals["housing_share"] = bh
+        why += (f"; min sigma x (1 - housing_share) = {min(sig) * (1 - bh):.3g} <= 1: no unique "
+                "stable spatial equilibrium (Redding 2016)")
     where = f" in year {year}" if year is not None else ""
     text = (f"diagnosis: {stage} failed{where} ({rname}{size}); likely at fault: "
             f"{', '.join(suspects) or 'none identified'} ({why})")
