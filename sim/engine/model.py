@@ -22,10 +22,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import mesa
 import numpy as np
 
 from sim.engine.build import StaticData, build_static
+from sim.engine.mesa_core import Agent as MesaAgent
+from sim.engine.mesa_core import DataCollector
+from sim.engine.mesa_core import Model as MesaModel
 from sim.engine.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
 from sim.engine.primitives import (
     NetworkCache,
@@ -116,7 +118,7 @@ def _resolve(scenario, parameters: dict) -> tuple[Scenario, bool]:
     return sc, bool(sc.calibrate)
 
 
-class PlaceAgent(mesa.Agent):
+class PlaceAgent(MesaAgent):
     """A place: a Mesa agent holding its index into the model's state arrays (not copies)."""
 
     def __init__(self, model: SimModel, index: int, place_id: str, external: bool):
@@ -209,7 +211,7 @@ def _spinup_key(inp, prim, par, slv) -> str:
     return h.hexdigest()
 
 
-class SimModel(mesa.Model):
+class SimModel(MesaModel):
     """Spatial general-equilibrium model of a region, stepped annually.
 
     Works with Mesa's tools: ``mesa.batch_run(SimModel, {"scenario": "scenarios/plan.yaml",
@@ -274,7 +276,7 @@ class SimModel(mesa.Model):
                                  links=st.n_places <= LINK_TABLE_MAX_PLACES)
         for i, pid in enumerate(st.place_ids):
             PlaceAgent(self, i, pid, bool(not st.internal[i]))
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = DataCollector(
             model_reporters={k: _reporter(k) for k in HEADLINE_REPORTERS})
 
     def headline_row(self) -> dict:

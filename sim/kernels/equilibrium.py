@@ -345,6 +345,117 @@ def _evaluate(x, inp, ext, kappa):
     return wage, shares, W, emp, income, expenditure, supply, ppow, ma, x_new
 
 
+class _Map:
+    """The map Phi of :func:`solve_equilibrium`'s fixed point, prepared once per solve.
+
+    The same equations as :func:`_evaluate` ([E1]-[E6], [E11], [E12]), returning only the new
+    log wages: everything that does not change between iterations (log(rho A), 1/(sigma F),
+    external rows, agricultural income) is computed here once, and sectors are reordered by
+    trade-cost group, so that each group's freeness matrix multiplies a contiguous block of
+    columns. Equal to :func:`_evaluate` up to rounding (tested).
+    """
+
+    def __init__(self, inp, ext, kappa):
+        group = np.asarray(inp.group, dtype=np.int64)
+        order = np.argsort(group, kind="stable")
+        self.order, self.back = order, np.argsort(order)
+        g = group[order]
+        cuts = np.flatnonzero(np.diff(g)) + 1
+        self.blocks = [(int(g[a]), slice(int(a), int(b)))
+                       for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True)]
+        self.freeness = inp.freeness
+        sigma = np.asarray(inp.sigma, FLOAT)[order]
+        fixed = np.asarray(inp.fixed_cost, FLOAT)[order]
+        self.sigma, self.fixed = sigma, fixed
+        self.rho = rho = (sigma - 1.0) / sigma
+        with np.errstate(divide="ignore"):
+            self.log_rho_a = np.log(rho * inp.productivity[:, order])
+        self.c_wage = (sigma - 1.0) * self.log_rho_a
+        self.one_minus_sigma = 1.0 - sigma
+        self.inv_sigma_f = 1.0 / (sigma * fixed)
+        self.ext, self.ext_k = ext, ext[:, None]
+        self.any_ext = bool(ext.any())
+        with np.errstate(divide="ignore"):
+            self.log_ext_wage = np.log(inp.ext_wage[ext])[:, None]
+        self.kappa = kappa
+        mobile = np.asarray(inp.mobile, FLOAT)[:, None]
+        self.mobile = mobile
+        self.ext_emp = mobile * inp.ext_supply_share[:, order]
+        self.ag_income = inp.ag_wage * inp.ag_workers
+        self.ext_income = inp.ext_income
+        self.keep = 1.0 - inp.housing_share
+        self.beta = np.asarray(inp.beta, FLOAT)[order][None, :]
+        self.extra = None if inp.extra_demand is None else inp.extra_demand[:, order]
+        self.firm_mode = inp.firm_count is not None
+        if self.firm_mode:
+            M = inp.firm_count[:, order]
+            self.M, self.M_pos = M, M > 0
+            self.M_int = np.where(self.ext_k, 0.0, M)
+            self.Z = inp.firm_index[:, order]
+            self.rho_z = rho * self.Z
+            self.active = self.ext_k | self.M_pos
+        else:
+            self.log_sigma_f = np.log(sigma * fixed)
+
+    def _freeness(self, x, transpose):
+        out = np.empty_like(x)
+        for g, sl in self.blocks:
+            if g < 0:
+                out[:, sl] = x[:, sl]
+            else:
+                T = self.freeness[g].T if transpose else self.freeness[g]
+                out[:, sl] = T @ x[:, sl]
+        return out
+
+    def __call__(self, x):
+        """New log wages Phi(x), shape (N, K), for log wages ``x`` (original sector order)."""
+        xp = x[:, self.order]
+        lw = xp.copy()
+        if self.any_ext:
+            lw[self.ext] = self.log_ext_wage
+        wage = np.exp(lw)
+        ext_k = self.ext_k
+        # logit sector choice [E7] (in logs: kappa ln w)
+        xs = self.kappa * lw
+        if self.firm_mode:
+            xs = np.where(self.active, xs, -np.inf)
+        xmax = xs.max(axis=1, keepdims=True)
+        xmax = np.where(np.isfinite(xmax), xmax, 0.0)
+        ex = np.exp(xs - xmax)
+        tot = ex.sum(axis=1, keepdims=True)
+        shares = np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
+        emp = np.where(ext_k, self.ext_emp, self.mobile * shares)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            unit = np.exp(self.one_minus_sigma * (lw - self.log_rho_a))
+            if self.firm_mode:
+                cap = (1.0 - MIN_VARIABLE_SHARE) * emp / self.fixed
+                op = np.divide(np.minimum(self.M, cap), self.M, out=np.ones_like(cap),
+                               where=self.M_pos)
+                op = np.where(ext_k, 1.0, op)
+                variable = emp - self.fixed * (op * self.M_int)
+                labour = np.where(ext_k, 0.0, wage * variable / self.rho).sum(axis=1)
+                supply = np.where(ext_k, emp * self.inv_sigma_f * unit, op * self.Z * unit)
+            else:
+                labour = (wage * emp).sum(axis=1)
+                supply = emp * self.inv_sigma_f * unit
+        income = np.where(self.ext, self.ext_income, (labour + self.ag_income) / self.keep)
+        expenditure = income[:, None] * self.beta
+        if self.extra is not None:
+            expenditure = expenditure + self.extra
+        ppow = self._freeness(supply, True)
+        served = ppow > 0.0
+        demand = np.where(served, expenditure / np.where(served, ppow, 1.0), 0.0)
+        ma = self._freeness(demand, False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.firm_mode:
+                x_new = (self.c_wage + np.log(ma) + np.log(self.rho_z * op)
+                         - np.log(variable)) / self.sigma
+                x_new = np.where(self.active, x_new, xp)
+            else:
+                x_new = (self.c_wage + np.log(ma) - self.log_sigma_f) / self.sigma
+        return x_new[:, self.back]
+
+
 def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.5,
                       anderson=5, year=None):
     r"""Solve wages and price indices of the static equilibrium by a damped fixed point.
@@ -415,24 +526,28 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
     kappa = float(inp.sector_elasticity)
     residual = np.inf
     it = 0
-    hist_x: list[np.ndarray] = []  # Anderson histories of iterates and residuals
-    hist_f: list[np.ndarray] = []
+    # Anderson history: differences of the last ``anderson`` + 1 iterates and residuals
+    dxs: list[np.ndarray] = []
+    dfs: list[np.ndarray] = []
+    last = None  # (x, f) of the last iterate in the history
     best = np.inf
     stall = 0
     x_best = x
     use_aa = anderson > 0
+    phi = _Map(inp, ext, kappa)
     for it in range(1, max_iter + 1):
-        *_, x_new = _evaluate(x, inp, ext, kappa)
+        x_new = phi(x)
         if not anchored:
             x_new = x_new - _log_mean_earnings(x_new, inp, ext, kappa)
         f = (x_new - x)[intern].ravel()
         residual = float(np.max(np.abs(f))) if f.size else 0.0
         if not np.isfinite(residual):
-            if hist_x:  # an accelerated step overshot: back to the last good iterate, plain step
+            if last is not None:  # an accelerated step overshot: back to the last good iterate
                 x = x.copy()
-                x[intern] = (hist_x[-1] + damping * hist_f[-1]).reshape(-1, K)
-                hist_x.clear()
-                hist_f.clear()
+                x[intern] = (last[0] + damping * last[1]).reshape(-1, K)
+                dxs.clear()
+                dfs.clear()
+                last = None
                 continue
             raise ConvergenceError("non-finite wages (check for places with no market)",
                                    iterations=it, residual=residual, tol=tol, year=year)
@@ -447,23 +562,27 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
             stall += 1
         if use_aa and stall > 2 * anderson + 10:  # safeguard: acceleration stagnates:
             use_aa = False  # back to the best iterate, plain damped steps from there
-            hist_x.clear()
-            hist_f.clear()
+            dxs.clear()
+            dfs.clear()
+            last = None
             x = x_best
             continue
         if use_aa:
             if residual > 10.0 * best:  # safeguard: restart the history on divergence
-                hist_x.clear()
-                hist_f.clear()
-            hist_x.append(xi.copy())
-            hist_f.append(f.copy())
-            if len(hist_x) > anderson + 1:
-                hist_x.pop(0)
-                hist_f.pop(0)
-            if len(hist_x) > 1:
-                dX = np.diff(np.stack(hist_x, axis=1), axis=1)
-                dF = np.diff(np.stack(hist_f, axis=1), axis=1)
-                gamma, *_ = np.linalg.lstsq(dF, f, rcond=None)
+                dxs.clear()
+                dfs.clear()
+                last = None
+            if last is not None:
+                dxs.append(xi - last[0])
+                dfs.append(f - last[1])
+                if len(dxs) > anderson:
+                    dxs.pop(0)
+                    dfs.pop(0)
+            last = (xi, f)
+            if dxs:
+                dX = np.stack(dxs, axis=1)
+                dF = np.stack(dfs, axis=1)
+                gamma = _least_squares(dF, f)
                 step = damping * f - (dX + damping * dF) @ gamma
                 big = float(np.max(np.abs(step)))
                 if big > 1.0:  # cap an accelerated step at a factor e in any wage
@@ -476,6 +595,21 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
     return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
                      it, residual)
+
+
+def _least_squares(dF, f):
+    """Anderson mixing weights: the gamma minimising |dF gamma - f|.
+
+    By the normal equations (a few columns: far cheaper than an SVD); by ``lstsq`` when they
+    are singular or give a non-finite answer.
+    """
+    try:
+        gamma = np.linalg.solve(dF.T @ dF, dF.T @ f)
+        if np.all(np.isfinite(gamma)):
+            return gamma
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.lstsq(dF, f, rcond=None)[0]
 
 
 def _log_mean_earnings(x, inp, ext, kappa):
