@@ -60,7 +60,7 @@ from sim.kernels.migration import (
     size_weights,
     utility,
 )
-from sim.kernels.network import link_volumes
+from sim.kernels.network import assign_flows, link_paths
 from sim.rng import spawn_streams
 from sim.scenario.schema import Scenario
 
@@ -264,6 +264,7 @@ class SimModel(MesaModel):
             self.households = AggregateHouseholds(mob0, st.ag0, st.internal, par.hukou_share)
         self.network = NetworkCache(st, par)
         self._kernel = None  # (network matrices, exp(-kappa)) of the last migration year
+        self._paths = None  # (freight network, its shortest-path trees) of the last year
         self._size_factor = None
         self.link_volume: dict = {}
         self._wage = None
@@ -512,8 +513,11 @@ class SimModel(MesaModel):
         np.fill_diagonal(od, 0.0)
         regional = od * (st.internal[:, None] | st.internal[None, :])
         sel, cost, term = mode_link_costs(st, links, par, "freight")
-        vol = link_volumes(st.n_places, links.from_[sel], links.to[sel], links.mode[sel], cost,
-                           term, np.stack([od, regional]))
+        net = (links.from_[sel], links.to[sel], links.mode[sel], cost, term)
+        key = (len(cost), b"".join(np.ascontiguousarray(a).tobytes() for a in net))
+        if self._paths is None or self._paths[0] != key:  # the trees change with the network
+            self._paths = (key, link_paths(st.n_places, *net))
+        vol = assign_flows(self._paths[1], np.stack([od, regional]))
         keys = zip(links.from_[sel], links.to[sel], links.mode[sel], strict=True)
         return {(int(a), int(b), int(m)): (float(v), float(r))
                 for (a, b, m), v, r in zip(keys, vol[0], vol[1], strict=True)}
@@ -631,6 +635,7 @@ class SimModel(MesaModel):
             self.firms.release()
         self.network = None
         self._kernel = None
+        self._paths = None
         self.link_volume = {}
         self.last = None
         self._wage = None

@@ -555,8 +555,18 @@ def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
 
 
 @functools.cache
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
+    """Resolved field types of a schema dataclass (cached: the schema is fixed; do not mutate)."""
     return typing.get_type_hints(cls)
+
+
+@functools.cache
+def _dict_plan(cls: type, skip: tuple) -> tuple:
+    """(field, key, base type) of each field of ``cls`` that :func:`_as_dict` writes (cached)."""
+    hints = _hints(cls)
+    return tuple((f.name, _TO_KEY.get(f.name, f.name), _base_type(hints[f.name]))
+                 for f in dataclasses.fields(cls) if f.name not in skip)
 
 
 def _unknown(key, allowed, what="unknown key") -> str:
@@ -1159,9 +1169,7 @@ def _base_type(tp):
 
 
 def _as_dict(obj, skip=()) -> dict:
-    hints = _hints(type(obj))
-    return {_TO_KEY.get(f.name, f.name): _plain(getattr(obj, f.name), _base_type(hints[f.name]))
-            for f in dataclasses.fields(obj) if f.name not in skip}
+    return {key: _plain(getattr(obj, name), tp) for name, key, tp in _dict_plan(type(obj), skip)}
 
 
 def scenario_to_dict(scenario: Scenario) -> dict:
