@@ -290,8 +290,8 @@ def _base_equilibrium(sc: Scenario, *, free_entry: bool = True):
     (with ``entry_exit`` the model's firm spin-up runs first).
     """
     model = _base_model(sc, free_entry=free_entry)
-    try:
-        return _solve_base(model, sc)
+    try:  # from the firm spin-up's last wages, if it ran
+        return _solve_base(model, sc, wage0=getattr(model, "_wage", None))
     finally:
         model.release()
 

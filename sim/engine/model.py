@@ -187,6 +187,19 @@ def _innovation_factor(prim, net, par):
     return np.exp(log_f)
 
 
+def _extrapolate(wage, prev):
+    """Start of the next equilibrium solve: log-linear extrapolation of the last two solutions.
+
+    ``w (w / w_prev)``, where both are positive and finite; else ``wage``. Only a start: the
+    solve converges to its tolerance from any start, in fewer iterations from a closer one.
+    """
+    if prev is None:
+        return wage
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        guess = wage * (wage / prev)
+    return np.where(np.isfinite(guess) & (guess > 0) & (prev > 0), guess, wage)
+
+
 _SPINUP_MEMO: dict = {}
 """Base-year firm spin-ups by content of their inputs (a plan and its baseline, or a
 calibration and its run, share one); at most 4 are kept."""
@@ -268,6 +281,7 @@ class SimModel(MesaModel):
         self._size_factor = None
         self.link_volume: dict = {}
         self._wage = None
+        self._wage_prev = None  # last year's wages: with this year's, the next solve's start
         self.last = None
         self.firms = None
         if par.firm_dynamics == "entry_exit":
@@ -345,11 +359,13 @@ class SimModel(MesaModel):
         self._wage = eq.wage
         self.firms = AggregateFirms(M[:, :, None] * pi[None, None, :], self.zeta)
         self.spinup_rounds = 0
+        prev = None  # wages of the round before: the next solve starts from their trend
         for r in range(1, par.firm_spinup_max + 1):
             inp, prim, _ = self.equilibrium_inputs()
-            eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
-                                   damping=slv.damping, anderson=slv.anderson, year=self.year)
-            self._wage = eq.wage
+            eq = solve_equilibrium(inp, wage0=_extrapolate(self._wage, prev), tol=slv.tol,
+                                   max_iter=slv.max_iter, damping=slv.damping,
+                                   anderson=slv.anderson, year=self.year)
+            prev, self._wage = self._wage, eq.wage
             before = self.firms.M
             self.firms.step(self._decisions(eq, prim), self.rules, self.entry_pool)
             # damped: same stationary state, no period-2 cycles of the discrete-time map
@@ -449,9 +465,10 @@ class SimModel(MesaModel):
         intern = st.internal
         inp, prim, net = self.equilibrium_inputs()
         slv = sc.solver
-        eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
-                               damping=slv.damping, anderson=slv.anderson, year=self.year)
-        self._wage = eq.wage
+        eq = solve_equilibrium(inp, wage0=_extrapolate(self._wage, self._wage_prev),
+                               tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
+                               anderson=slv.anderson, year=self.year)
+        self._wage_prev, self._wage = self._wage, eq.wage
         congestible = bool(np.isfinite(prim.links.capacity).any())
         if congestible or self.recorder.has_links:
             volume = self._freight_volumes(eq, inp, prim.links)
@@ -638,7 +655,7 @@ class SimModel(MesaModel):
         self._paths = None
         self.link_volume = {}
         self.last = None
-        self._wage = None
+        self._wage = self._wage_prev = None
         self.recorder = None
         self.static = None
         self.scenario = None

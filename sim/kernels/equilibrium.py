@@ -352,7 +352,9 @@ class _Map:
     log wages: everything that does not change between iterations (log(rho A), 1/(sigma F),
     external rows, agricultural income) is computed here once, and sectors are reordered by
     trade-cost group, so that each group's freeness matrix multiplies a contiguous block of
-    columns. Equal to :func:`_evaluate` up to rounding (tested).
+    columns. It maps the free unknowns only: the log wages of internal places in that sector
+    order, flattened (:meth:`pack`, :meth:`unpack`). Equal to :func:`_evaluate` up to rounding
+    (tested).
     """
 
     def __init__(self, inp, ext, kappa):
@@ -374,9 +376,11 @@ class _Map:
         self.one_minus_sigma = 1.0 - sigma
         self.inv_sigma_f = 1.0 / (sigma * fixed)
         self.ext, self.ext_k = ext, ext[:, None]
-        self.any_ext = bool(ext.any())
+        self.rows = np.flatnonzero(~ext)
+        N, K = inp.productivity.shape
+        self.template = np.zeros((N, K))  # log wages; external rows: their exogenous wage
         with np.errstate(divide="ignore"):
-            self.log_ext_wage = np.log(inp.ext_wage[ext])[:, None]
+            self.template[ext] = np.log(inp.ext_wage[ext])[:, None]
         self.kappa = kappa
         mobile = np.asarray(inp.mobile, FLOAT)[:, None]
         self.mobile = mobile
@@ -407,12 +411,20 @@ class _Map:
                 out[:, sl] = T @ x[:, sl]
         return out
 
-    def __call__(self, x):
-        """New log wages Phi(x), shape (N, K), for log wages ``x`` (original sector order)."""
-        xp = x[:, self.order]
-        lw = xp.copy()
-        if self.any_ext:
-            lw[self.ext] = self.log_ext_wage
+    def pack(self, x):
+        """The free unknowns of log wages ``x`` (N, K): internal rows, group order, flat."""
+        return x[self.rows][:, self.order].ravel()
+
+    def unpack(self, z, x):
+        """``x`` (N, K) with its internal rows replaced by the unknowns ``z``."""
+        x = x.copy()
+        x[self.rows] = z.reshape(len(self.rows), -1)[:, self.back]
+        return x
+
+    def __call__(self, z):
+        """Phi(z): new log wages of internal places (packed) for log wages ``z`` (packed)."""
+        lw = self.template.copy()
+        lw[self.rows] = z.reshape(len(self.rows), -1)
         wage = np.exp(lw)
         ext_k = self.ext_k
         # logit sector choice [E7] (in logs: kappa ln w)
@@ -450,10 +462,10 @@ class _Map:
             if self.firm_mode:
                 x_new = (self.c_wage + np.log(ma) + np.log(self.rho_z * op)
                          - np.log(variable)) / self.sigma
-                x_new = np.where(self.active, x_new, xp)
+                x_new = np.where(self.active, x_new, lw)
             else:
                 x_new = (self.c_wage + np.log(ma) - self.log_sigma_f) / self.sigma
-        return x_new[:, self.back]
+        return x_new[self.rows].ravel()
 
 
 def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.5,
@@ -522,76 +534,68 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
         w0 = np.asarray(wage0, FLOAT)
         x = np.log(np.where(np.isfinite(w0) & (w0 > 0), w0, 1.0))
     anchored = bool(ext.any()) or float((inp.ag_wage * inp.ag_workers).sum()) > 0.0
-    intern = ~ext
     kappa = float(inp.sector_elasticity)
     residual = np.inf
     it = 0
-    # Anderson history: differences of the last ``anderson`` + 1 iterates and residuals
-    dxs: list[np.ndarray] = []
-    dfs: list[np.ndarray] = []
-    last = None  # (x, f) of the last iterate in the history
+    phi = _Map(inp, ext, kappa)
+    z = phi.pack(x)  # the unknowns: internal log wages (sectors in trade-group order)
+    # Anderson history: the last ``anderson`` differences of iterates and residuals, as the
+    # columns of a ring buffer (their order does not matter to the least-squares weights)
+    m = max(int(anderson), 1)
+    dX = np.empty((z.size, m))
+    dF = np.empty((z.size, m))
+    n_hist = slot = 0
+    last = None  # (z, f) of the last iterate in the history
     best = np.inf
     stall = 0
-    x_best = x
+    z_best = z
     use_aa = anderson > 0
-    phi = _Map(inp, ext, kappa)
     for it in range(1, max_iter + 1):
-        x_new = phi(x)
-        if not anchored:
-            x_new = x_new - _log_mean_earnings(x_new, inp, ext, kappa)
-        f = (x_new - x)[intern].ravel()
+        z_new = phi(z)
+        if not anchored:  # no external place: every row is internal
+            z_new = z_new - _log_mean_earnings(z_new.reshape(N, K), inp, ext, kappa)
+        f = z_new - z
         residual = float(np.max(np.abs(f))) if f.size else 0.0
         if not np.isfinite(residual):
             if last is not None:  # an accelerated step overshot: back to the last good iterate
-                x = x.copy()
-                x[intern] = (last[0] + damping * last[1]).reshape(-1, K)
-                dxs.clear()
-                dfs.clear()
-                last = None
+                z = last[0] + damping * last[1]
+                n_hist, slot, last = 0, 0, None
                 continue
             raise ConvergenceError("non-finite wages (check for places with no market)",
                                    iterations=it, residual=residual, tol=tol, year=year)
         if residual < tol:
-            x = np.where(ext[:, None], x, x_new)
+            z = z_new
             break
-        xi = x[intern].ravel()
         step = damping * f
         if residual < best:
-            best, stall, x_best = residual, 0, x
+            best, stall, z_best = residual, 0, z
         else:
             stall += 1
         if use_aa and stall > 2 * anderson + 10:  # safeguard: acceleration stagnates:
             use_aa = False  # back to the best iterate, plain damped steps from there
-            dxs.clear()
-            dfs.clear()
-            last = None
-            x = x_best
+            n_hist, slot, last = 0, 0, None
+            z = z_best
             continue
         if use_aa:
             if residual > 10.0 * best:  # safeguard: restart the history on divergence
-                dxs.clear()
-                dfs.clear()
-                last = None
+                n_hist, slot, last = 0, 0, None
             if last is not None:
-                dxs.append(xi - last[0])
-                dfs.append(f - last[1])
-                if len(dxs) > anderson:
-                    dxs.pop(0)
-                    dfs.pop(0)
-            last = (xi, f)
-            if dxs:
-                dX = np.stack(dxs, axis=1)
-                dF = np.stack(dfs, axis=1)
-                gamma = _least_squares(dF, f)
-                step = damping * f - (dX + damping * dF) @ gamma
+                dX[:, slot] = z - last[0]
+                dF[:, slot] = f - last[1]
+                slot = (slot + 1) % anderson
+                n_hist = min(n_hist + 1, anderson)
+            last = (z, f)
+            if n_hist:
+                gamma = _least_squares(dF[:, :n_hist], f)
+                step = step - (dX[:, :n_hist] + damping * dF[:, :n_hist]) @ gamma
                 big = float(np.max(np.abs(step)))
                 if big > 1.0:  # cap an accelerated step at a factor e in any wage
                     step = step / big
-        x = x.copy()
-        x[intern] = (xi + step).reshape(-1, K)
+        z = z + step
     else:
         raise ConvergenceError("max_iter reached", iterations=it, residual=residual, tol=tol,
                                year=year)
+    x = phi.unpack(z, x)
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
     return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
                      it, residual)
