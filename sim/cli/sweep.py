@@ -6,15 +6,14 @@ import json
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from sim.results.sweeps import MANIFEST
-
 
 def _cmd_sweep(args) -> int:
     import sys
 
-    # imported when the command runs: ``sim run`` and the other commands need no sweep code
+    # imported when the command runs: ``sim run`` and the other commands need none of this
+    import pandas as pd
+
+    from sim.results.sweeps import MANIFEST
     from sim.sweep.run import run_sweep
     from sim.sweep.spec import load_sweep_spec
 
