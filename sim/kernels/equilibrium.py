@@ -350,11 +350,11 @@ class _Map:
 
     The same equations as :func:`_evaluate` ([E1]-[E6], [E11], [E12]), returning only the new
     log wages: everything that does not change between iterations (log(rho A), 1/(sigma F),
-    external rows, agricultural income) is computed here once, and sectors are reordered by
-    trade-cost group, so that each group's freeness matrix multiplies a contiguous block of
-    columns. It maps the free unknowns only: the log wages of internal places in that sector
-    order, flattened (:meth:`pack`, :meth:`unpack`). Equal to :func:`_evaluate` up to rounding
-    (tested).
+    agricultural income, and the external places' employment, supply and expenditure, which
+    are exogenous) is computed here once, and sectors are reordered by trade-cost group, so
+    that each group's freeness matrix multiplies a contiguous block of columns. It maps the
+    free unknowns only: the log wages of internal places in that sector order, flattened
+    (:meth:`pack`, :meth:`unpack`). Equal to :func:`_evaluate` up to rounding (tested).
     """
 
     def __init__(self, inp, ext, kappa):
@@ -366,49 +366,54 @@ class _Map:
         self.blocks = [(int(g[a]), slice(int(a), int(b)))
                        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True)]
         self.freeness = inp.freeness
+        rows = self.rows = np.flatnonzero(~ext)
         sigma = np.asarray(inp.sigma, FLOAT)[order]
         fixed = np.asarray(inp.fixed_cost, FLOAT)[order]
         self.sigma, self.fixed = sigma, fixed
         self.rho = rho = (sigma - 1.0) / sigma
-        with np.errstate(divide="ignore"):
-            self.log_rho_a = np.log(rho * inp.productivity[:, order])
-        self.c_wage = (sigma - 1.0) * self.log_rho_a
-        self.one_minus_sigma = 1.0 - sigma
-        self.inv_sigma_f = 1.0 / (sigma * fixed)
-        self.ext, self.ext_k = ext, ext[:, None]
-        self.rows = np.flatnonzero(~ext)
-        N, K = inp.productivity.shape
-        self.template = np.zeros((N, K))  # log wages; external rows: their exogenous wage
-        with np.errstate(divide="ignore"):
-            self.template[ext] = np.log(inp.ext_wage[ext])[:, None]
-        self.kappa = kappa
-        mobile = np.asarray(inp.mobile, FLOAT)[:, None]
-        self.mobile = mobile
-        self.ext_emp = mobile * inp.ext_supply_share[:, order]
-        self.ag_income = inp.ag_wage * inp.ag_workers
-        self.ext_income = inp.ext_income
-        self.keep = 1.0 - inp.housing_share
-        self.beta = np.asarray(inp.beta, FLOAT)[order][None, :]
-        self.extra = None if inp.extra_demand is None else inp.extra_demand[:, order]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_rho_a = np.log(rho * inp.productivity[:, order])
+            self.log_rho_a = log_rho_a[rows]
+            self.c_wage = (sigma - 1.0) * self.log_rho_a
+            self.one_minus_sigma = 1.0 - sigma
+            self.inv_sigma_f = 1.0 / (sigma * fixed)
+            self.kappa = kappa
+            self.mobile = np.asarray(inp.mobile, FLOAT)[rows, None]
+            self.ag_income = (inp.ag_wage * inp.ag_workers)[rows]
+            self.keep = 1.0 - inp.housing_share
+            self.beta = np.asarray(inp.beta, FLOAT)[order][None, :]
+            extra = None if inp.extra_demand is None else inp.extra_demand[:, order]
+            self.extra = None if extra is None else extra[rows]
+            # external places: exogenous wages, so fixed employment, supply and expenditure
+            N, K = inp.productivity.shape
+            ext_emp = np.asarray(inp.mobile, FLOAT)[ext, None] * inp.ext_supply_share[ext][:, order]
+            log_ext_wage = np.log(inp.ext_wage[ext])[:, None]
+            ext_unit = np.exp(self.one_minus_sigma * (log_ext_wage - log_rho_a[ext]))
+            self.supply0 = np.zeros((N, K))
+            self.supply0[ext] = ext_emp * self.inv_sigma_f * ext_unit
+            self.expenditure0 = np.zeros((N, K))
+            self.expenditure0[ext] = inp.ext_income[ext, None] * self.beta
+            if extra is not None:
+                self.expenditure0[ext] = self.expenditure0[ext] + extra[ext]
         self.firm_mode = inp.firm_count is not None
         if self.firm_mode:
-            M = inp.firm_count[:, order]
+            M = inp.firm_count[rows][:, order]
             self.M, self.M_pos = M, M > 0
-            self.M_int = np.where(self.ext_k, 0.0, M)
-            self.Z = inp.firm_index[:, order]
+            self.Z = inp.firm_index[rows][:, order]
             self.rho_z = rho * self.Z
-            self.active = self.ext_k | self.M_pos
+            self.cap_factor = (1.0 - MIN_VARIABLE_SHARE) / fixed
         else:
             self.log_sigma_f = np.log(sigma * fixed)
 
-    def _freeness(self, x, transpose):
-        out = np.empty_like(x)
+    def _freeness(self, x, transpose, rows=None):
+        """T_g^T x (transpose) or T_g x by sector block; rows: only these output rows."""
+        out = np.empty_like(x if rows is None else x[rows])
         for g, sl in self.blocks:
             if g < 0:
-                out[:, sl] = x[:, sl]
+                out[:, sl] = x[:, sl] if rows is None else x[rows, sl]
             else:
                 T = self.freeness[g].T if transpose else self.freeness[g]
-                out[:, sl] = T @ x[:, sl]
+                out[:, sl] = (T if rows is None else T[rows]) @ x[:, sl]
         return out
 
     def pack(self, x):
@@ -423,49 +428,45 @@ class _Map:
 
     def __call__(self, z):
         """Phi(z): new log wages of internal places (packed) for log wages ``z`` (packed)."""
-        lw = self.template.copy()
-        lw[self.rows] = z.reshape(len(self.rows), -1)
-        wage = np.exp(lw)
-        ext_k = self.ext_k
-        # logit sector choice [E7] (in logs: kappa ln w)
-        xs = self.kappa * lw
-        if self.firm_mode:
-            xs = np.where(self.active, xs, -np.inf)
-        xmax = xs.max(axis=1, keepdims=True)
-        xmax = np.where(np.isfinite(xmax), xmax, 0.0)
-        ex = np.exp(xs - xmax)
-        tot = ex.sum(axis=1, keepdims=True)
-        shares = np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
-        emp = np.where(ext_k, self.ext_emp, self.mobile * shares)
+        lw = z.reshape(len(self.rows), -1)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            unit = np.exp(self.one_minus_sigma * (lw - self.log_rho_a))
+            wage = np.exp(lw)
+            # logit sector choice [E7] (in logs: kappa ln w); sectors without firms: no one
+            xs = self.kappa * lw
             if self.firm_mode:
-                cap = (1.0 - MIN_VARIABLE_SHARE) * emp / self.fixed
-                op = np.divide(np.minimum(self.M, cap), self.M, out=np.ones_like(cap),
-                               where=self.M_pos)
-                op = np.where(ext_k, 1.0, op)
-                variable = emp - self.fixed * (op * self.M_int)
-                labour = np.where(ext_k, 0.0, wage * variable / self.rho).sum(axis=1)
-                supply = np.where(ext_k, emp * self.inv_sigma_f * unit, op * self.Z * unit)
+                xs = np.where(self.M_pos, xs, -np.inf)
+            xmax = xs.max(axis=1, keepdims=True)
+            xmax = np.where(np.isfinite(xmax), xmax, 0.0)
+            ex = np.exp(xs - xmax)
+            tot = ex.sum(axis=1, keepdims=True)
+            emp = self.mobile * np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
+            unit = np.exp(self.one_minus_sigma * (lw - self.log_rho_a))
+            if self.firm_mode:  # [E11], [E12]
+                op = np.divide(np.minimum(self.M, emp * self.cap_factor), self.M,
+                               out=np.ones_like(emp), where=self.M_pos)
+                variable = emp - self.fixed * (op * self.M)
+                labour = (wage * variable / self.rho).sum(axis=1)
+                supply_int = op * self.Z * unit
             else:
                 labour = (wage * emp).sum(axis=1)
-                supply = emp * self.inv_sigma_f * unit
-        income = np.where(self.ext, self.ext_income, (labour + self.ag_income) / self.keep)
-        expenditure = income[:, None] * self.beta
-        if self.extra is not None:
-            expenditure = expenditure + self.extra
-        ppow = self._freeness(supply, True)
-        served = ppow > 0.0
-        demand = np.where(served, expenditure / np.where(served, ppow, 1.0), 0.0)
-        ma = self._freeness(demand, False)
-        with np.errstate(divide="ignore", invalid="ignore"):
+                supply_int = emp * self.inv_sigma_f * unit
+            income = (labour + self.ag_income) / self.keep
+            supply = self.supply0.copy()
+            supply[self.rows] = supply_int
+            expenditure = self.expenditure0.copy()
+            expenditure[self.rows] = income[:, None] * self.beta if self.extra is None else \
+                income[:, None] * self.beta + self.extra
+            ppow = self._freeness(supply, True)
+            served = ppow > 0.0
+            demand = np.where(served, expenditure / np.where(served, ppow, 1.0), 0.0)
+            ma = self._freeness(demand, False, self.rows)
             if self.firm_mode:
                 x_new = (self.c_wage + np.log(ma) + np.log(self.rho_z * op)
                          - np.log(variable)) / self.sigma
-                x_new = np.where(self.active, x_new, lw)
+                x_new = np.where(self.M_pos, x_new, lw)
             else:
                 x_new = (self.c_wage + np.log(ma) - self.log_sigma_f) / self.sigma
-        return x_new[self.rows].ravel()
+        return x_new.ravel()
 
 
 def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.5,
@@ -542,8 +543,8 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
     # Anderson history: the last ``anderson`` differences of iterates and residuals, as the
     # columns of a ring buffer (their order does not matter to the least-squares weights)
     m = max(int(anderson), 1)
-    dX = np.empty((z.size, m))
-    dF = np.empty((z.size, m))
+    dX = np.empty((m, z.size))  # rows: differences of iterates and residuals
+    dF = np.empty((m, z.size))
     n_hist = slot = 0
     last = None  # (z, f) of the last iterate in the history
     best = np.inf
@@ -580,14 +581,14 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
             if residual > 10.0 * best:  # safeguard: restart the history on divergence
                 n_hist, slot, last = 0, 0, None
             if last is not None:
-                dX[:, slot] = z - last[0]
-                dF[:, slot] = f - last[1]
+                np.subtract(z, last[0], out=dX[slot])
+                np.subtract(f, last[1], out=dF[slot])
                 slot = (slot + 1) % anderson
                 n_hist = min(n_hist + 1, anderson)
             last = (z, f)
             if n_hist:
-                gamma = _least_squares(dF[:, :n_hist], f)
-                step = step - (dX[:, :n_hist] + damping * dF[:, :n_hist]) @ gamma
+                gamma = _least_squares(dF[:n_hist], f)
+                step = step - gamma @ (dX[:n_hist] + damping * dF[:n_hist])
                 big = float(np.max(np.abs(step)))
                 if big > 1.0:  # cap an accelerated step at a factor e in any wage
                     step = step / big
@@ -602,18 +603,17 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
 
 
 def _least_squares(dF, f):
-    """Anderson mixing weights: the gamma minimising |dF gamma - f|.
+    """Anderson mixing weights: the gamma minimising |dF^T gamma - f| (rows of dF: history).
 
-    By the normal equations (a few columns: far cheaper than an SVD); by ``lstsq`` when they
-    are singular or give a non-finite answer.
+    By the normal equations (a few unknowns: far cheaper than an SVD; LAPACK ``gesv``
+    directly); by ``lstsq`` when they are singular or give a non-finite answer.
     """
-    try:
-        gamma = np.linalg.solve(dF.T @ dF, dF.T @ f)
-        if np.all(np.isfinite(gamma)):
-            return gamma
-    except np.linalg.LinAlgError:
-        pass
-    return np.linalg.lstsq(dF, f, rcond=None)[0]
+    from scipy.linalg.lapack import dgesv
+
+    _, _, gamma, info = dgesv(dF @ dF.T, dF @ f)
+    if info == 0 and np.all(np.isfinite(gamma)):
+        return gamma
+    return np.linalg.lstsq(dF.T, f, rcond=None)[0]
 
 
 def _log_mean_earnings(x, inp, ext, kappa):
