@@ -49,7 +49,7 @@ from sim.kernels.equilibrium import (
     EquilibriumInputs,
     external_trade,
     solve_equilibrium,
-    trade_flows,
+    trade_matrix,
 )
 from sim.kernels.households import status_probabilities
 from sim.kernels.migration import (
@@ -525,8 +525,7 @@ class SimModel(MesaModel):
         destination)}``; congestion uses all flows, the links table reports both.
         """
         st, par = self.static, self.scenario.parameters
-        X = trade_flows(eq, inp)
-        od = X[:, :, st.tradable].sum(axis=2)
+        od = trade_matrix(eq, inp, st.tradable)
         np.fill_diagonal(od, 0.0)
         regional = od * (st.internal[:, None] | st.internal[None, :])
         sel, cost, term = mode_link_costs(st, links, par, "freight")

@@ -28,6 +28,7 @@ __all__ = [
     "price_index_power",
     "market_access",
     "trade_flows",
+    "trade_matrix",
     "sector_choice",
 ]
 
@@ -695,6 +696,47 @@ def trade_flows(result, inp):
         T = np.eye(N) if g < 0 else inp.freeness[g]
         X[:, :, k] = supply[:, k, None] * T * dem[None, :, k]
     return X
+
+
+def trade_matrix(result, inp, sectors=None):
+    r"""Bilateral trade summed over sectors, :math:`X_{nm} = \sum_{k \in S} X_{nmk}`.
+
+    .. math:: X_{nm} = \sum_g T^{(g)}_{nm} \sum_{k \in S,\, g_k = g} S_{nk} P_{mk}^{\sigma_k-1}
+              E_{mk}
+
+    The flows of :func:`trade_flows` ([E4]-[E6] of docs/model.md) summed over the sectors in
+    ``sectors``, by one (N x |S_g|) @ (|S_g| x N) product per trade-cost group instead of the
+    dense (N, N, K) array (non-traded sectors sell only at home: the diagonal).
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    inp : EquilibriumInputs
+    sectors : ndarray of bool, shape (K,), optional
+        Sectors to sum over (default: all).
+
+    Returns
+    -------
+    ndarray, shape (N, N)
+        Value of sales from n to m (same units as expenditure).
+
+    References
+    ----------
+    .. [1] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101. (gravity
+       flows of the CES model)
+    """
+    supply, dem = _gravity_terms(result, inp)
+    N, K = supply.shape
+    sel = np.ones(K, bool) if sectors is None else np.asarray(sectors, bool)
+    group = np.asarray(inp.group)
+    out = np.zeros((N, N))
+    for g in np.unique(group[sel]):
+        ks = np.flatnonzero(sel & (group == g))
+        if g < 0:
+            out[np.diag_indices(N)] += (supply[:, ks] * dem[:, ks]).sum(axis=1)
+        else:
+            out += inp.freeness[g] * (supply[:, ks] @ dem[:, ks].T)
+    return out
 
 
 def external_trade(result, inp):

@@ -20,6 +20,7 @@ equal scenario. The file format is documented in ``docs/scenarios.md``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import difflib
@@ -270,8 +271,29 @@ def _yaml_children(n) -> list:
     return []
 
 
+_PARSED: dict = {}
+"""Parsed YAML documents by (loader, text): a scenario and the files it extends (a plan's
+pillars all extend the baseline) and region packs are parsed once per process; callers get
+deep copies. At most ``_PARSED_MAX`` documents are kept."""
+_PARSED_MAX = 64
+
+
 def _load_yaml_text(text: str, path, loader=None):
-    """Parse YAML safely: safe loader, bounded size and depth (ValueError otherwise)."""
+    """Parse YAML safely: safe loader, bounded size and depth (ValueError otherwise).
+
+    Returns a fresh copy of the document (parsed once per process for equal text).
+    """
+    key = (loader, text)
+    hit = _PARSED.get(key)
+    if hit is None:
+        hit = _parse_yaml_text(text, loader)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = hit
+    return copy.deepcopy(hit)
+
+
+def _parse_yaml_text(text: str, loader=None):
     ld = (loader or yaml.SafeLoader)(text)
     try:
         try:

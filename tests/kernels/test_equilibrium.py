@@ -227,3 +227,20 @@ def test_prepared_map_equals_evaluate(seed, N, K, n_ext, firms, extra):
     expected = _evaluate(x, inp, ext, kappa)[-1]
     got = phi.unpack(phi(z), x)
     np.testing.assert_allclose(got[~ext], expected[~ext], rtol=1e-12, atol=1e-12)
+
+
+@given(seed=st.integers(0, 2**31), N=st.integers(2, 6), K=st.integers(1, 4),
+       n_ext=st.integers(0, 2))
+def test_trade_matrix_is_dense_flows_summed(seed, N, K, n_ext):
+    """trade_matrix (one product per trade-cost group) = trade_flows summed over sectors."""
+    from sim.kernels.equilibrium import trade_matrix
+
+    n_ext = min(n_ext, N - 1)
+    inp = random_inputs(seed, N, K, n_ext, 0.25, nontraded=True)
+    r = solve_equilibrium(inp, tol=1e-10, max_iter=50_000)
+    X = trade_flows(r, inp)
+    sel = np.random.default_rng(seed).random(K) < 0.7
+    np.testing.assert_allclose(trade_matrix(r, inp, sel), X[:, :, sel].sum(axis=2),
+                               rtol=1e-12, atol=1e-12 * X.max())
+    np.testing.assert_allclose(trade_matrix(r, inp), X.sum(axis=2), rtol=1e-12,
+                               atol=1e-12 * X.max())
