@@ -606,14 +606,15 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
 def _least_squares(dF, f):
     """Anderson mixing weights: the gamma minimising |dF^T gamma - f| (rows of dF: history).
 
-    By the normal equations (a few unknowns: far cheaper than an SVD; LAPACK ``gesv``
-    directly); by ``lstsq`` when they are singular or give a non-finite answer.
+    By the normal equations (a few unknowns: far cheaper than an SVD); by ``lstsq`` when they
+    are singular or give a non-finite answer.
     """
-    from scipy.linalg.lapack import dgesv
-
-    _, _, gamma, info = dgesv(dF @ dF.T, dF @ f)
-    if info == 0 and np.all(np.isfinite(gamma)):
-        return gamma
+    try:
+        gamma = np.linalg.solve(dF @ dF.T, dF @ f)
+        if np.all(np.isfinite(gamma)):
+            return gamma
+    except np.linalg.LinAlgError:
+        pass
     return np.linalg.lstsq(dF.T, f, rcond=None)[0]
 
 

@@ -22,9 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
+from sim._deferred import submodules
 from sim._types import FLOAT, INDEX
+
+try:  # Dijkstra without csgraph's package __init__ (it loads scipy.sparse.linalg, scipy.linalg)
+    dijkstra = submodules("scipy.sparse.csgraph", "_shortest_path")[0].dijkstra
+except (ImportError, AttributeError):  # a SciPy that moved it
+    from scipy.sparse.csgraph import dijkstra
 
 __all__ = [
     "LinkPaths",
@@ -647,8 +652,9 @@ class LinkPaths:
         Source places of the trees.
     finite : ndarray of bool, shape (S, n_nodes)
         Nodes reachable from each source.
-    levels : tuple of (rows, nodes, parents)
-        Tree edges grouped by depth, deepest first.
+    levels : tuple of (children, parents)
+        Tree edges grouped by depth, deepest first, as flat indices ``row * n_nodes + node``
+        of the child and parent node.
     edge_rows, edge_nodes, edge_links : ndarray of int
         Tree edges that are links: tree row, child node and link index.
     """
@@ -689,8 +695,6 @@ def link_paths(n_places, link_from, link_to, link_mode, link_cost, terminal_cost
     ----------
     .. [1] Sheffi, Y. (1985). Urban Transportation Networks, ch. 5 (all-or-nothing assignment).
     """
-    from scipy.sparse.csgraph import dijkstra
-
     args = _validate_network(n_places, link_from, link_to, link_mode, link_cost, terminal_cost)
     P, lf, lt, lm, lc, tc = args
     n_links = lf.shape[0]
@@ -731,8 +735,9 @@ def link_paths(n_places, link_from, link_to, link_mode, link_cost, terminal_cost
     order = np.argsort(-d_all, kind="stable")
     r_all, v_all, d_all = r_all[order], v_all[order], d_all[order]
     bounds = np.flatnonzero(np.diff(d_all)) + 1
-    levels = tuple((r_lvl, v_lvl, pred[r_lvl, v_lvl]) for r_lvl, v_lvl in
-                   zip(np.split(r_all, bounds), np.split(v_all, bounds), strict=True))
+    levels = tuple((r_lvl * n_nodes + v_lvl, r_lvl * n_nodes + pred[r_lvl, v_lvl])
+                   for r_lvl, v_lvl in zip(np.split(r_all, bounds), np.split(v_all, bounds),
+                                           strict=True))
     # tree edges between two layer nodes are links: the cheapest of parallel links
     p_all = pred[r_all, v_all]
     on_link = (p_all >= P) & (v_all >= P)
@@ -783,10 +788,10 @@ def assign_flows(paths, od):
     acc[:, :, :P] = od[:, paths.sources, :]
     acc[:, rows, paths.sources] = 0.0
     acc[:, ~paths.finite] = 0.0
-    # push the flows up the trees, deepest level first
-    for r_lvl, v_lvl, p_lvl in paths.levels:
-        for k in range(acc.shape[0]):
-            np.add.at(acc[k], (r_lvl, p_lvl), acc[k][r_lvl, v_lvl])
+    # push the flows up the trees, deepest level first (all flow matrices at once)
+    flat = acc.reshape(acc.shape[0], -1)
+    for child, parent in paths.levels:
+        np.add.at(flat, (slice(None), parent), flat[:, child])
     for k in range(acc.shape[0]):
         vol[k] += np.bincount(paths.edge_links,
                               weights=acc[k][paths.edge_rows, paths.edge_nodes],
