@@ -187,17 +187,29 @@ def _innovation_factor(prim, net, par):
     return np.exp(log_f)
 
 
-def _extrapolate(wage, prev):
-    """Start of the next equilibrium solve: log-linear extrapolation of the last two solutions.
+def _extrapolate(wage, prev, prev2=None):
+    """Start of the next equilibrium solve, extrapolated from the last solutions.
 
-    ``w (w / w_prev)``, where both are positive and finite; else ``wage``. Only a start: the
-    solve converges to its tolerance from any start, in fewer iterations from a closer one.
+    ``w (w / w_prev)^r`` where both are positive and finite (else ``w``): log-linear (r = 1)
+    from two solutions; from three, r is the ratio of the last two log steps (projected, in
+    [0, 1]), the next step of a geometrically converging sequence such as the firm spin-up's.
+    Only a start: the solve converges to its tolerance from any start, in fewer iterations
+    from a closer one.
     """
     if prev is None:
         return wage
+    ok = np.isfinite(wage) & (wage > 0) & np.isfinite(prev) & (prev > 0)
+    r = 1.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        guess = wage * (wage / prev)
-    return np.where(np.isfinite(guess) & (guess > 0) & (prev > 0), guess, wage)
+        step = np.where(ok, np.log(np.where(ok, wage, 1.0) / np.where(ok, prev, 1.0)), 0.0)
+        if prev2 is not None:
+            ok2 = ok & np.isfinite(prev2) & (prev2 > 0)
+            before = np.where(ok2, np.log(np.where(ok2, prev, 1.0) / np.where(ok2, prev2, 1.0)),
+                              0.0)
+            den = float((before * before).sum())
+            r = float(np.clip((step * before).sum() / den, 0.0, 1.0)) if den > 0 else 1.0
+        guess = wage * np.exp(r * step)
+    return np.where(ok & np.isfinite(guess), guess, wage)
 
 
 _SPINUP_MEMO: dict = {}
@@ -359,13 +371,13 @@ class SimModel(MesaModel):
         self._wage = eq.wage
         self.firms = AggregateFirms(M[:, :, None] * pi[None, None, :], self.zeta)
         self.spinup_rounds = 0
-        prev = None  # wages of the round before: the next solve starts from their trend
+        prev = prev2 = None  # wages of the rounds before: the next solve starts from their trend
         for r in range(1, par.firm_spinup_max + 1):
             inp, prim, _ = self.equilibrium_inputs()
-            eq = solve_equilibrium(inp, wage0=_extrapolate(self._wage, prev), tol=slv.tol,
-                                   max_iter=slv.max_iter, damping=slv.damping,
+            eq = solve_equilibrium(inp, wage0=_extrapolate(self._wage, prev, prev2),
+                                   tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
                                    anderson=slv.anderson, year=self.year)
-            prev, self._wage = self._wage, eq.wage
+            prev2, prev, self._wage = prev, self._wage, eq.wage
             before = self.firms.M
             self.firms.step(self._decisions(eq, prim), self.rules, self.entry_pool)
             # damped: same stationary state, no period-2 cycles of the discrete-time map
