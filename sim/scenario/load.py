@@ -48,6 +48,7 @@ from sim.scenario.schema import (
     POLICY_TYPES,
     RESOLUTIONS,
     SCHEMA_VERSION,
+    TRADE_COST_FORMS,
     Agents,
     AmenityPolicy,
     ClusterPolicy,
@@ -742,6 +743,7 @@ _RULES: dict[type, dict[str, tuple]] = {
            "terminal_cost_freight": _GE0, "terminal_cost_passenger": _GE0},
     Parameters: {"agriculture_share": _UNIT_OPEN, "housing_share": _UNIT_OPEN,
                  "distance_elasticity": _GE0, "reference_cost": _GT0,
+                 "trade_cost_rate": _GE0,
                  "value_of_time_freight": _GE0, "value_of_time_passenger": _GE0,
                  "sector_elasticity": _GT0, "migration_elasticity": _GT0,
                  "reconsider_share": _UNIT, "migration_cost_fixed": _GE0,
@@ -1061,6 +1063,9 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
                                       f"must be one of: {', '.join(FIRM_DYNAMICS)}")
     if par.drift not in DRIFT_RULES:
         ploc.at("drift").fail(par.drift, f"must be one of: {', '.join(DRIFT_RULES)}")
+    if par.trade_cost_form not in TRADE_COST_FORMS:
+        ploc.at("trade_cost_form").fail(par.trade_cost_form,
+                                        f"must be one of: {', '.join(TRADE_COST_FORMS)}")
     aloc = root.at("agents")
     agents = _record(Agents, _mapping(data.get("agents"), aloc, "households, firms"), aloc)
     _check_rules(agents, aloc)
