@@ -18,8 +18,6 @@ import re
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from sim import __version__
 from sim.errors import SimError
 
@@ -50,6 +48,7 @@ def _run_or_reuse(sc, out: Path, args, what: str):
 
 
 def _cmd_run(args) -> int:
+    # the engine first (it loads Mesa's model while few modules are loaded; sim.engine.mesa_core)
     from sim.engine.runner import default_out_dir
     from sim.results import write_results
     from sim.results.folder import check_replaceable
@@ -71,6 +70,8 @@ def _cmd_run(args) -> int:
         write_results(base, base_out, force=args.force)
     if not reused:
         write_results(res, out, force=args.force)
+    import pandas as pd
+
     if not args.quiet:
         m = res.manifest
         print(f"scenario {m['name']} (seed {m['seed']}), {m['start_year']}-{m['end_year']}: "
@@ -143,6 +144,8 @@ def _cmd_history(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
+    import pandas as pd
+
     from sim.engine.calibrate import calibrate
     from sim.engine.runner import run_scenario
     from sim.scenario.load import dump_scenario, load_scenario
@@ -184,6 +187,8 @@ def _cmd_compare(args) -> int:
                            "members' results folders or read the sweep's Parquet tables")
 
         return cmd_compare_ensembles(args)
+    import pandas as pd
+
     from sim.analysis.comparison import headline_tables, load_runs
     from sim.viz.outputs import write_comparison
 

@@ -616,3 +616,26 @@ def test_link_volumes_match_the_path_walking_oracle(seed, P):
     np.testing.assert_allclose(link_volumes(P, lf, lt, lm, cost, tc, od),
                                _link_volumes_walk(P, lf, lt, lm, cost, tc, od),
                                rtol=1e-12, atol=1e-12)
+
+
+@given(seed=st.integers(0, 2**31), P=st.integers(2, 7))
+@settings(max_examples=25, deadline=None)
+def test_link_paths_kept_and_reused_give_link_volumes(seed, P):
+    """Trees from every place, computed once, carry any flows exactly as link_volumes does."""
+    from sim.kernels.network import assign_flows, link_paths, link_volumes
+
+    rng = np.random.default_rng(seed)
+    n = rng.integers(P - 1, 3 * P)
+    lf, lt = rng.integers(0, P, n), rng.integers(0, P, n)
+    lm = rng.integers(0, 2, n)
+    cost = rng.uniform(1, 10, n)
+    tc = rng.uniform(0, 3, 2)
+    paths = link_paths(P, lf, lt, lm, cost, tc)
+    for _ in range(2):
+        od = rng.uniform(0, 1, (2, P, P)) * (rng.random((2, P, P)) < 0.6)
+        np.testing.assert_allclose(assign_flows(paths, od),
+                                   link_volumes(P, lf, lt, lm, cost, tc, od),
+                                   rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(assign_flows(paths, od[0]),
+                                   link_volumes(P, lf, lt, lm, cost, tc, od[0]),
+                                   rtol=1e-14, atol=1e-14)
