@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 import uuid
 import warnings
@@ -154,11 +155,19 @@ _BLAS_LIMIT = []
 
 
 def _pin_blas_threads() -> None:
-    """One BLAS/OpenMP thread in this process (threadpoolctl), kept for the process's life."""
+    """One BLAS/OpenMP thread in this process (threadpoolctl), kept for the process's life.
+
+    numba's thread pool (the compiled products of ``sim.kernels.dense``) is pinned likewise:
+    through ``NUMBA_NUM_THREADS`` if numba is not loaded yet, else ``numba.set_num_threads``.
+    """
     if not _BLAS_LIMIT:
         from threadpoolctl import threadpool_limits
 
         _BLAS_LIMIT.append(threadpool_limits(limits=1))
+        if "numba" in sys.modules:
+            sys.modules["numba"].set_num_threads(1)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
 def _init_pool_worker(shared: SharedInputs) -> None:
