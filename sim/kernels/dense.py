@@ -179,10 +179,15 @@ def _compile():
     return _KERNELS
 
 
-def uses_compiled(matrix) -> bool:
-    """True if :func:`thin_product` takes the compiled path for this matrix."""
-    return (matrix.shape[0] >= MIN_PLACES and matrix.flags.c_contiguous
-            and matrix.dtype in (np.float32, np.float64))
+def uses_compiled(matrix, columns=2) -> bool:
+    """True if :func:`thin_product` takes the compiled path for this matrix and block width.
+
+    Compiled: C-contiguous float64 or float32 matrices of at least :data:`MIN_PLACES` rows,
+    for two or more columns (BLAS streams a float64 matrix-vector product at full speed; a
+    float32 matrix goes compiled for one column too, which avoids BLAS's float64 copy).
+    """
+    return (matrix.ndim == 2 and matrix.shape[0] >= MIN_PLACES and matrix.flags.c_contiguous
+            and (matrix.dtype == np.float32 or (matrix.dtype == np.float64 and columns >= 2)))
 
 
 def thin_product(matrix, x, *, transpose=False, compiled=None):
@@ -198,7 +203,7 @@ def thin_product(matrix, x, *, transpose=False, compiled=None):
     ----------
     matrix : ndarray, shape (N, N), float64 or float32
         A (trade freeness of one trade-cost group, or the migration kernel); unitless.
-        Not copied on the compiled path (C-contiguous float32/float64 with N >= MIN_PLACES).
+        Not copied on the compiled path (:func:`uses_compiled`).
     x : ndarray, shape (N,) or (N, k)
         Right-hand columns, any units; float64.
     transpose : bool
@@ -206,7 +211,7 @@ def thin_product(matrix, x, *, transpose=False, compiled=None):
         destination totals).
     compiled : bool, optional
         Force the compiled (True) or the numpy/BLAS (False) path; default: compiled when
-        :func:`uses_compiled` says so.
+        :func:`uses_compiled` says so (N >= MIN_PLACES and k >= 2, or a float32 matrix).
 
     Returns
     -------
@@ -229,12 +234,11 @@ def thin_product(matrix, x, *, transpose=False, compiled=None):
     X = np.asarray(x, dtype=np.float64)
     vec = X.ndim == 1
     X2 = X[:, None] if vec else X
-    use = uses_compiled(A) if compiled is None else bool(compiled)
+    use = uses_compiled(A, X2.shape[1]) if compiled is None else bool(compiled)
     if not use:
         if A.dtype != np.float64:
             A = A.astype(np.float64)
-        out = (A.T if transpose else A) @ X2
-        return out[:, 0] if vec else out
+        return (A.T if transpose else A) @ X
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] != X2.shape[0]:
         raise ValueError(f"thin_product: matrix {A.shape} and columns {X.shape} do not match")
     A = np.ascontiguousarray(A)

@@ -354,9 +354,10 @@ def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, exter
 
     exactly the row and column sums of :func:`logit_flows` /
     :func:`sim.kernels.households.continuum_step` (tested against them), at the cost of two
-    matrix-vector products and no N x N temporaries. From ``dense.MIN_PLACES`` places on, each
-    product also carries the external column (u and a restricted to external places) in the
-    same pass over E (:func:`sim.kernels.dense.thin_product`), so a year reads E exactly twice.
+    matrix-vector products and no N x N temporaries. From ``dense.MIN_PLACES`` places on (with
+    external places), each product also carries the external column (u and a restricted to
+    external places) in the same pass over E (:func:`sim.kernels.dense.thin_product`), so a
+    year reads E exactly twice.
 
     Parameters
     ----------
@@ -381,10 +382,11 @@ def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, exter
     """
     s = reconsider_share
     ext = np.asarray(external, dtype=bool)
-    if uses_compiled(E):
+    if ext.any() and uses_compiled(E, 2):
         return _flow_totals_fused(E, u, reg, unreg, s, hukou_factor, ext)
-    DU, DR, out_U, out_R, a = _origin_factors(E @ u, u, reg, unreg, s, hukou_factor)
-    inflow = u * (E.T @ a - a)
+    DU, DR, out_U, out_R, a = _origin_factors(thin_product(E, u), u, reg, unreg, s,
+                                               hukou_factor)
+    inflow = u * (thin_product(E, a, transpose=True) - a)
     ext_in = u * (a[ext] @ E[ext]) if ext.any() else np.zeros_like(u)
     ext_out = a * (E[:, ext] @ u[ext]) if ext.any() else np.zeros_like(u)
     return {"out_reg": out_R, "out_unreg": out_U, "inflow": inflow,
@@ -406,19 +408,13 @@ def _origin_factors(Eu, u, reg, unreg, s, h):
 
 
 def _flow_totals_fused(E, u, reg, unreg, s, h, ext):
-    """:func:`logit_flow_totals` in two passes over E (large N, compiled products).
+    """:func:`logit_flow_totals` in two passes over E (large N with external places).
 
     Pass 1 reads E once for ``E u`` and the external part ``E[:, ext] u[ext]`` (columns u and
     u 1[ext]); pass 2 reads it once for ``E^T a`` and ``E[ext]^T a[ext]``. No (N, n_ext)
     copies of E and no other N x N temporaries.
     """
     u = np.asarray(u, dtype=float)
-    if not ext.any():
-        Eu = thin_product(E, u)
-        DU, DR, out_U, out_R, a = _origin_factors(Eu, u, reg, unreg, s, h)
-        inflow = u * (thin_product(E, a, transpose=True) - a)
-        return {"out_reg": out_R, "out_unreg": out_U, "inflow": inflow,
-                "ext_net": np.zeros_like(u), "D_reg": DR, "D_unreg": DU, "a": a}
     mask = ext.astype(float)
     P = thin_product(E, np.stack([u, u * mask], axis=1))
     DU, DR, out_U, out_R, a = _origin_factors(P[:, 0], u, reg, unreg, s, h)
