@@ -10,8 +10,8 @@ to stream the matrix from memory. OpenBLAS handles k = 1 (a matrix-vector produc
 speed but k = 2..10 (a thin matrix-matrix product) several times slower, so above
 :data:`MIN_PLACES` places the products use the compiled kernels of this module (numba, compiled
 on first use without an on-disk cache): one pass over the matrix for all k columns, blocks of
-eight rows by two columns held in registers, float64 accumulation for float64 or float32
-matrices (a float32 matrix is read as it is, never copied to float64).
+eight rows by four (two, one) columns held in registers, float64 accumulation for float64 or
+float32 matrices (a float32 matrix is read as it is, never copied to float64).
 
 Below :data:`MIN_PLACES` (the Jilin region has about 70 places) the products stay with numpy's
 BLAS: the matrix fits in cache, and compiling would cost more than it saves.
@@ -63,7 +63,73 @@ def _compile():
                 continue
             t0, t1, t2, t3 = T[i0], T[i0 + 1], T[i0 + 2], T[i0 + 3]
             t4, t5, t6, t7 = T[i0 + 4], T[i0 + 5], T[i0 + 6], T[i0 + 7]
-            for c in range(0, k - 1, 2):  # eight rows by two columns in registers
+            c = 0
+            while c + 4 <= k:  # eight rows by four columns in registers
+                xa, xb, xc, xd = Xt[c], Xt[c + 1], Xt[c + 2], Xt[c + 3]
+                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+                b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = 0.0
+                c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
+                d0 = d1 = d2 = d3 = d4 = d5 = d6 = d7 = 0.0
+                for j in range(m):
+                    x, y, z, w = xa[j], xb[j], xc[j], xd[j]
+                    v = np.float64(t0[j])
+                    a0 += v * x
+                    b0 += v * y
+                    c0 += v * z
+                    d0 += v * w
+                    v = np.float64(t1[j])
+                    a1 += v * x
+                    b1 += v * y
+                    c1 += v * z
+                    d1 += v * w
+                    v = np.float64(t2[j])
+                    a2 += v * x
+                    b2 += v * y
+                    c2 += v * z
+                    d2 += v * w
+                    v = np.float64(t3[j])
+                    a3 += v * x
+                    b3 += v * y
+                    c3 += v * z
+                    d3 += v * w
+                    v = np.float64(t4[j])
+                    a4 += v * x
+                    b4 += v * y
+                    c4 += v * z
+                    d4 += v * w
+                    v = np.float64(t5[j])
+                    a5 += v * x
+                    b5 += v * y
+                    c5 += v * z
+                    d5 += v * w
+                    v = np.float64(t6[j])
+                    a6 += v * x
+                    b6 += v * y
+                    c6 += v * z
+                    d6 += v * w
+                    v = np.float64(t7[j])
+                    a7 += v * x
+                    b7 += v * y
+                    c7 += v * z
+                    d7 += v * w
+                out[i0, c], out[i0, c + 1] = a0, b0
+                out[i0, c + 2], out[i0, c + 3] = c0, d0
+                out[i0 + 1, c], out[i0 + 1, c + 1] = a1, b1
+                out[i0 + 1, c + 2], out[i0 + 1, c + 3] = c1, d1
+                out[i0 + 2, c], out[i0 + 2, c + 1] = a2, b2
+                out[i0 + 2, c + 2], out[i0 + 2, c + 3] = c2, d2
+                out[i0 + 3, c], out[i0 + 3, c + 1] = a3, b3
+                out[i0 + 3, c + 2], out[i0 + 3, c + 3] = c3, d3
+                out[i0 + 4, c], out[i0 + 4, c + 1] = a4, b4
+                out[i0 + 4, c + 2], out[i0 + 4, c + 3] = c4, d4
+                out[i0 + 5, c], out[i0 + 5, c + 1] = a5, b5
+                out[i0 + 5, c + 2], out[i0 + 5, c + 3] = c5, d5
+                out[i0 + 6, c], out[i0 + 6, c + 1] = a6, b6
+                out[i0 + 6, c + 2], out[i0 + 6, c + 3] = c6, d6
+                out[i0 + 7, c], out[i0 + 7, c + 1] = a7, b7
+                out[i0 + 7, c + 2], out[i0 + 7, c + 3] = c7, d7
+                c += 4
+            if c + 2 <= k:  # eight rows by two columns
                 xa = Xt[c]
                 xb = Xt[c + 1]
                 a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
@@ -103,7 +169,8 @@ def _compile():
                 out[i0 + 5, c], out[i0 + 5, c + 1] = a5, b5
                 out[i0 + 6, c], out[i0 + 6, c + 1] = a6, b6
                 out[i0 + 7, c], out[i0 + 7, c + 1] = a7, b7
-            if k % 2:  # last column of an odd k
+                c += 2
+            if c < k:  # last column of an odd k
                 c = k - 1
                 xa = Xt[c]
                 a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
@@ -131,10 +198,42 @@ def _compile():
             acc = part[p]
             acc[:] = 0.0
             i = lo
-            while i + 8 <= hi:  # eight rows by two columns per sweep of the accumulators
+            while i + 8 <= hi:  # eight rows at a time, by four (two, one) columns
                 t0, t1, t2, t3 = T[i], T[i + 1], T[i + 2], T[i + 3]
                 t4, t5, t6, t7 = T[i + 4], T[i + 5], T[i + 6], T[i + 7]
-                for c in range(0, k - 1, 2):
+                c = 0
+                while c + 4 <= k:  # eight rows by four columns
+                    x0, x1, x2, x3 = X[i, c], X[i + 1, c], X[i + 2, c], X[i + 3, c]
+                    x4, x5, x6, x7 = X[i + 4, c], X[i + 5, c], X[i + 6, c], X[i + 7, c]
+                    y0, y1, y2, y3 = X[i, c + 1], X[i + 1, c + 1], X[i + 2, c + 1], X[i + 3, c + 1]
+                    y4, y5 = X[i + 4, c + 1], X[i + 5, c + 1]
+                    y6, y7 = X[i + 6, c + 1], X[i + 7, c + 1]
+                    z0, z1, z2, z3 = X[i, c + 2], X[i + 1, c + 2], X[i + 2, c + 2], X[i + 3, c + 2]
+                    z4, z5 = X[i + 4, c + 2], X[i + 5, c + 2]
+                    z6, z7 = X[i + 6, c + 2], X[i + 7, c + 2]
+                    w0, w1, w2, w3 = X[i, c + 3], X[i + 1, c + 3], X[i + 2, c + 3], X[i + 3, c + 3]
+                    w4, w5 = X[i + 4, c + 3], X[i + 5, c + 3]
+                    w6, w7 = X[i + 6, c + 3], X[i + 7, c + 3]
+                    oa, ob, oc, od = acc[c], acc[c + 1], acc[c + 2], acc[c + 3]
+                    for j in range(m):
+                        v0 = np.float64(t0[j])
+                        v1 = np.float64(t1[j])
+                        v2 = np.float64(t2[j])
+                        v3 = np.float64(t3[j])
+                        v4 = np.float64(t4[j])
+                        v5 = np.float64(t5[j])
+                        v6 = np.float64(t6[j])
+                        v7 = np.float64(t7[j])
+                        oa[j] += (v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3
+                                  + v4 * x4 + v5 * x5 + v6 * x6 + v7 * x7)
+                        ob[j] += (v0 * y0 + v1 * y1 + v2 * y2 + v3 * y3
+                                  + v4 * y4 + v5 * y5 + v6 * y6 + v7 * y7)
+                        oc[j] += (v0 * z0 + v1 * z1 + v2 * z2 + v3 * z3
+                                  + v4 * z4 + v5 * z5 + v6 * z6 + v7 * z7)
+                        od[j] += (v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3
+                                  + v4 * w4 + v5 * w5 + v6 * w6 + v7 * w7)
+                    c += 4
+                if c + 2 <= k:
                     x0, x1, x2, x3 = X[i, c], X[i + 1, c], X[i + 2, c], X[i + 3, c]
                     x4, x5, x6, x7 = X[i + 4, c], X[i + 5, c], X[i + 6, c], X[i + 7, c]
                     d = c + 1
@@ -155,7 +254,8 @@ def _compile():
                                   + v4 * x4 + v5 * x5 + v6 * x6 + v7 * x7)
                         ob[j] += (v0 * y0 + v1 * y1 + v2 * y2 + v3 * y3
                                   + v4 * y4 + v5 * y5 + v6 * y6 + v7 * y7)
-                if k % 2:
+                    c += 2
+                if c < k:
                     c = k - 1
                     x0, x1, x2, x3 = X[i, c], X[i + 1, c], X[i + 2, c], X[i + 3, c]
                     x4, x5, x6, x7 = X[i + 4, c], X[i + 5, c], X[i + 6, c], X[i + 7, c]
