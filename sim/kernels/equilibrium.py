@@ -258,8 +258,8 @@ def _apply_freeness(x, freeness, group, *, transpose):
     """T_g^T x (price indices) or T_g x (market access) per trade-cost group; -1: identity.
 
     All sectors of a group in one pass over T_g (:func:`sim.kernels.dense.thin_product`:
-    compiled above ``dense.MIN_PLACES`` places, numpy/BLAS below); T_g may be float64 or
-    float32 (float64 sums either way).
+    compiled from ``dense.MIN_PLACES`` places for groups of two or more sectors or float32
+    T_g, numpy/BLAS otherwise); float64 sums either way.
     """
     out = np.empty_like(x)
     for g, ks in _group_columns(np.asarray(group, dtype=np.int64).tobytes()):
