@@ -109,3 +109,24 @@ def test_amenity_fixed_point_solves_a_two_place_logit_by_hand():
 
     x = _amenity_fixed_point(np.zeros(2), flows, np.array([0]), eps)
     assert np.exp(eps * (x[0] - x[1])) == pytest.approx(3.0, rel=1e-9)
+
+
+def test_amenity_root_newton_and_scipy_fallback():
+    """The continuation's root finder: Newton (reusing a Jacobian across steps) where it
+    converges, scipy's hybr where it does not."""
+    from sim.engine.calibrate import _solve_root
+
+    A = np.array([[3.0, 1.0, 0.0], [1.0, 4.0, 1.0], [0.0, 1.0, 5.0]])
+
+    def fun(x, lam):
+        return A @ x + 0.1 * np.sinh(x) - lam * np.array([1.0, 2.0, 3.0])
+
+    x, msg, J = _solve_root(fun, np.zeros(3), 0.5)
+    assert msg == "Newton converged" and np.max(np.abs(fun(x, 0.5))) < 1e-12
+    x2, msg2, _ = _solve_root(fun, x, 1.0, J)  # next continuation step, old Jacobian
+    assert msg2 == "Newton converged" and np.max(np.abs(fun(x2, 1.0))) < 1e-12
+
+    # Newton not converged (here: given no iterations): the same problem goes to scipy's hybr
+    x3, msg3, J3 = _solve_root(fun, np.zeros(3), 0.5, max_iter=0)
+    assert msg3 != "Newton converged" and J3 is None
+    np.testing.assert_allclose(x3, x, rtol=1e-10, atol=1e-12)

@@ -433,7 +433,12 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters) -> Net
     group, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
     freeness = np.empty((len(keys), N, N))
     for g, (sig, scale) in enumerate(keys):
-        tau = netk.trade_costs(fc, psi=par.distance_elasticity * scale, c0=par.reference_cost)
+        if par.trade_cost_form == "exponential":                                  # [N3e]
+            tau = netk.exponential_trade_costs(fc, rate=par.trade_cost_rate * scale,
+                                               c0=par.reference_cost)
+        else:                                                                     # [N3]
+            tau = netk.trade_costs(fc, psi=par.distance_elasticity * scale,
+                                   c0=par.reference_cost)
         freeness[g] = netk.trade_freeness(tau, sig)
     kappa = migration_costs(pc, fixed=par.migration_cost_fixed,
                             per_hour=par.migration_cost_per_hour,
