@@ -218,6 +218,27 @@ def _die_with_parent() -> str:
     return how
 
 
+@contextlib.contextmanager
+def _workers_start_ignoring_ctrl_c():
+    """Start worker processes with SIGINT ignored from their first instruction.
+
+    A spawned worker imports ``sim`` before :func:`_init_pool_worker` can ignore SIGINT; a
+    Ctrl-C in that time (it goes to the whole foreground process group) would print the
+    worker's ``KeyboardInterrupt`` traceback. An ignored signal disposition survives
+    ``exec`` and Python keeps it, so the parent ignores SIGINT while it starts a worker
+    (a few milliseconds, only while the pool is still starting its processes) and then
+    restores its handler. Only the main thread can change handlers; elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def _init_pool_worker(shared: SharedInputs) -> None:
     """Pool initializer: Ctrl-C is the parent's to handle; the worker dies with its parent.
 
@@ -333,8 +354,15 @@ def open_executor(shared: SharedInputs, *, workers: int | None = None, dask: boo
         return
     pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_init_pool_worker, initargs=(shared,))
+
+    def submit(fn, arg):
+        if len(getattr(pool, "_processes", None) or ()) >= n:
+            return pool.submit(_pool_call, fn, arg, shared.token)
+        with _workers_start_ignoring_ctrl_c():  # this submit may start a worker process
+            return pool.submit(_pool_call, fn, arg, shared.token)
+
     try:
-        yield _Exec(submit=lambda fn, arg: pool.submit(_pool_call, fn, arg, shared.token),
+        yield _Exec(submit=submit,
                     info={"executor": "process-pool", "workers": n})
     except cf.process.BrokenProcessPool:
         _stop_pool(pool)
