@@ -374,21 +374,39 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def _malloc_trim() -> None:
+    """Return freed heap memory to the system (glibc only; a no-op elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def rss_slope(run, n: int, *, warmup: int = 2) -> dict:
     """Call ``run()`` ``warmup + n`` times; the RSS growth per call (MB) over the last ``n``.
 
     The slope is a least-squares line through the RSS after each call (after a garbage
     collection), so one-off allocations (imports, caches filled by the first runs) do not count.
+    Before each reading, glibc's ``malloc_trim(0)`` hands freed heap pages back to the system
+    (where available): what remains resident is memory still held, not allocator slack, whose
+    size depends on how other threads and processes fragmented the heap.
     """
     import gc
 
+    def settle():
+        gc.collect()
+        _malloc_trim()
+
     for _ in range(warmup):
         run()
-    gc.collect()
+    settle()
     xs = []
     for _ in range(n):
         run()
-        gc.collect()
+        settle()
         xs.append(rss_mb())
     xs = np.asarray(xs)
     slope = float(np.polyfit(np.arange(n), xs, 1)[0]) if n >= 2 else float("nan")

@@ -104,6 +104,40 @@ def test_provincial_totals():
     assert len(read("provinces.csv")) == 31
 
 
+def _gdp_status(note):
+    if note.startswith(("GDP Jilin pack", "GDP sourced (Jilin pack",
+                        "GDP UNSOURCED recollection (Jilin pack)", "GDP EST (Jilin pack")):
+        return "Jilin pack"
+    for word, key in (("GDP sourced:", "sourced"), ("GDP UNSOURCED", "UNSOURCED"),
+                      ("GDP EST", "EST")):
+        if note.startswith(word):
+            return key
+    raise AssertionError(note)
+
+
+def test_gdp_status_table_matches_the_readme():
+    """The README's table of GDP shares by status is what the rows' GDP notes say."""
+    rows = [r for r in read("places.csv") if r["external"] == "false"]
+    total = math.fsum(float(r["gdp"]) for r in rows)
+    units, gdp = {}, {}
+    for r in rows:
+        note = next(s for s in r["source_notes"].split(" | ") if s.startswith("GDP "))
+        key = _gdp_status(note)
+        units[key] = units.get(key, 0) + 1
+        gdp[key] = gdp.get(key, 0.0) + float(r["gdp"])
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| prefecture GDP | units | share of GDP |"):]
+    table = table[: table.index("\n\n")].splitlines()[2:]
+    assert len(table) == len(units) == 4
+    for line in table:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        key = next(k for k in units if cells[0].strip("*").startswith(k))
+        assert int(cells[1]) == units[key], key
+        assert float(cells[2].rstrip("%")) == pytest.approx(100 * gdp[key] / total, abs=0.05), key
+    # sourced prefecture GDP names its source; GDP still resting on recollections is a minority
+    assert gdp["sourced"] / total > 0.39 and gdp["UNSOURCED"] / total < 0.58
+
+
 def test_jilin_consistent_with_the_jilin_pack(scenario):
     by_id = {p.id: p for p in scenario.region.places}
     assert sorted(i for i, p in province_of().items() if p == "jilin") == sorted(JILIN)
