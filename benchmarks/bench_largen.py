@@ -70,8 +70,8 @@ def test_annual_step(benchmark, n):
     res = benchmark.pedantic(_probe, args=(n, 10, 2), rounds=1, iterations=1)
     _record(benchmark, res, {"step_s": 2.0, "rss_mb": 4096} if n == 10000 else None)
     for field in ("step_median_cpu_s", "network_cpu_s"):
-        b = _exponent((2000, 10, 2), (n, 10, 2), field)
-        if b is not None and n != 2000:
+        b = None if n == 2000 else _exponent((2000, 10, 2), (n, 10, 2), field)
+        if b is not None:
             benchmark.extra_info[f"{field}_exponent_from_2000"] = b
 
 
