@@ -13,6 +13,20 @@ and ratios measured in the same run; wall times only when the machine is idle.
 Goals (``goal`` in ``extra_info``): at 10,000 places x 10 sectors one annual step under 2 s and
 4 GB resident, a 16-year run under 60 s; at 2,850 county-level units x 13 sectors a calibrated
 16-year run under 30 s and 3 GB.
+
+Measured on the shared 2-core machine (load average 6-9, so CPU seconds; rows block of 1,024
+for the network build, since lowered to 256: -0.2 GB peak at 5,000 places)::
+
+    N x K        network   first year  later year (median)  peak RSS  matrices held
+    2,000 x 10     4.2 s      3.0 s       1.9 s  (25 it.)     0.40 GB  0.12 GB
+    5,000 x 10    30.8 s     13.4 s       9.3 s  (26 it.)     1.22 GB  0.76 GB
+    10,000 x 10  159.5 s     59.7 s      25.0 s  (19 it.)     3.81 GB  3.05 GB
+    2,850 x 13     8.6 s      5.8 s       3.4 s  (21 it.)     0.64 GB  0.25 GB  (+ calibration
+                                                                       49.3 s; 16 years 115.8 s)
+
+Growth (CPU, 2,000 -> 10,000): a later year ~ N^1.6 (the trade products over G = 3 dense
+freeness matrices, ~88% of a year), the network ~ N^2.3 (Dijkstra from every place). A 16-year
+run at 10,000 x 10 is therefore about 160 + 60 + 15 x 25 = 595 CPU s.
 """
 
 import json
