@@ -145,3 +145,24 @@ def test_flow_totals_equal_the_dense_flow_matrix():
     assert np.allclose(inflow, F.sum(axis=0), rtol=1e-12, atol=1e-15)
     assert np.allclose(outflow, F.sum(axis=1), rtol=1e-12, atol=1e-15)
     assert np.allclose(into, F[np.ix_(~ext, xi)].sum(axis=0), rtol=1e-12, atol=1e-15)
+
+
+def test_amenity_root_newton_and_scipy_fallback():
+    """The continuation's root finder: Newton (reusing a Jacobian across steps) where it
+    converges, scipy's hybr where it does not."""
+    from sim.engine.calibrate import _solve_root
+
+    A = np.array([[3.0, 1.0, 0.0], [1.0, 4.0, 1.0], [0.0, 1.0, 5.0]])
+
+    def fun(x, lam):
+        return A @ x + 0.1 * np.sinh(x) - lam * np.array([1.0, 2.0, 3.0])
+
+    x, msg, J = _solve_root(fun, np.zeros(3), 0.5)
+    assert msg == "Newton converged" and np.max(np.abs(fun(x, 0.5))) < 1e-12
+    x2, msg2, _ = _solve_root(fun, x, 1.0, J)  # next continuation step, old Jacobian
+    assert msg2 == "Newton converged" and np.max(np.abs(fun(x2, 1.0))) < 1e-12
+
+    # Newton not converged (here: given no iterations): the same problem goes to scipy's hybr
+    x3, msg3, J3 = _solve_root(fun, np.zeros(3), 0.5, max_iter=0)
+    assert msg3 != "Newton converged" and J3 is None
+    np.testing.assert_allclose(x3, x, rtol=1e-10, atol=1e-12)

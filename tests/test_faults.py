@@ -8,6 +8,7 @@ a sweep (resumed byte-identically); the slow variant kills a ``--force`` sweep a
 and ``SIM_LONG=1`` also kills a fresh sweep at every point and resumes each.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -230,6 +231,61 @@ def test_sweep_force_killed_at_every_step_keeps_a_complete_folder(toy_sweep, tmp
 
     kill_everywhere(["sweep", f, "--out", out, "--workers", "1", "--quiet", "--force"], after)
     _same_sweep(ref, out)
+
+
+def _session_pids(sid: int) -> set[int]:
+    """Live (not zombie) processes of session ``sid``, from /proc."""
+    pids = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        state, _ppid, _pgrp, session = stat[stat.rfind(")") + 2:].split()[:4]
+        if state != "Z" and int(session) == sid:
+            pids.add(int(d.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads sessions from /proc")
+def test_sweep_workers_die_with_a_killed_parent(toy_sweep, tmp_path):
+    """SIGKILL of the sweep's own process only (not its process group) ends its pool workers.
+
+    The fault hook kills the parent at its first part file (point 3), while the two workers
+    are alive; they are re-parented, so they are found by the session the sweep started.
+    """
+    f, _ = toy_sweep
+    env = dict(os.environ, **{FAULT_ENV: "3"})
+    p = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(f), "--out",
+                          str(tmp_path / "s"), "--workers", "2", "--quiet"], env=env, cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while p.poll() is None and time.monotonic() < deadline:
+            workers |= _session_pids(p.pid) - {p.pid}
+            time.sleep(0.05)
+        assert p.wait(timeout=5) == -signal.SIGKILL
+        assert len(workers) >= 2, workers  # the pool's workers were running
+        gone_by = time.monotonic() + 5
+        while (left := _session_pids(p.pid)) and time.monotonic() < gone_by:
+            time.sleep(0.05)
+        assert left == set(), f"workers outlived their killed parent: {sorted(left)}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def test_parent_watch_fallback_exits_when_the_parent_changed():
+    """The portable fallback (no prctl) ends the process once its parent is not the one seen."""
+    code = ("import os; from sim.sweep.execute import _watch_parent; "
+            "_watch_parent(os.getppid() + 10**7, 0.01); print('still alive')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "still alive" not in r.stdout, r
 
 
 # ------------------------------------------------------------------ --force and markers

@@ -100,6 +100,34 @@ def test_unreachable_place_handled_explicitly():
     assert (r["in_migration"] == 0).all() and (r["out_migration"] == 0).all()
 
 
+def test_engine_loads_mesa_core_only_and_mesa_stays_whole():
+    """sim.engine imports Mesa's model, agent and data collector, not its spaces (networkx,
+    scipy.spatial) or batch runner, and csgraph's Dijkstra without scipy.linalg (sim._deferred);
+    ``import mesa`` and csgraph afterwards still give the whole packages, with the same
+    classes and functions."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import sim.engine.model as m\n"
+        "heavy = [k for k in ('networkx', 'scipy.spatial', 'mesa.space', 'mesa.batchrunner',\n"
+        "         'mesa.experimental', 'mesa.discrete_space', 'scipy.sparse.linalg',\n"
+        "         'scipy.linalg', 'scipy.optimize') if k in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from scipy.sparse.csgraph import laplacian, dijkstra\n"
+        "import sim.kernels.network as net\n"
+        "assert net.dijkstra is dijkstra and callable(laplacian)\n"
+        "import mesa\n"
+        "assert callable(mesa.batch_run) and mesa.__version__\n"
+        "assert m.SimModel.__mro__[1] is mesa.Model and mesa.Agent is m.MesaAgent\n"
+        "from mesa.space import NetworkGrid\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
 def test_mesa_structure():
     import mesa
 

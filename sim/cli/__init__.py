@@ -18,8 +18,6 @@ import re
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from sim import __version__
 from sim.errors import SimError
 
@@ -50,6 +48,7 @@ def _run_or_reuse(sc, out: Path, args, what: str):
 
 
 def _cmd_run(args) -> int:
+    # the engine first (it loads Mesa's model while few modules are loaded; sim.engine.mesa_core)
     from sim.engine.runner import default_out_dir
     from sim.results import write_results
     from sim.results.folder import check_replaceable
@@ -71,6 +70,8 @@ def _cmd_run(args) -> int:
         write_results(base, base_out, force=args.force)
     if not reused:
         write_results(res, out, force=args.force)
+    import pandas as pd
+
     if not args.quiet:
         m = res.manifest
         print(f"scenario {m['name']} (seed {m['seed']}), {m['start_year']}-{m['end_year']}: "
@@ -143,6 +144,8 @@ def _cmd_history(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
+    import pandas as pd
+
     from sim.engine.calibrate import calibrate
     from sim.engine.runner import run_scenario
     from sim.scenario.load import dump_scenario, load_scenario
@@ -184,6 +187,8 @@ def _cmd_compare(args) -> int:
                            "members' results folders or read the sweep's Parquet tables")
 
         return cmd_compare_ensembles(args)
+    import pandas as pd
+
     from sim.analysis.comparison import headline_tables, load_runs
     from sim.viz.outputs import write_comparison
 
@@ -252,6 +257,60 @@ def _cmd_check_cp(args) -> int:
                   f"{out[f'phi_{k}_closed_form']:.6f}  rel. error "
                   f"{out[f'phi_{k}_rel_error']:.2e}")
     return 0
+
+
+def _cmd_check_racetrack(args) -> int:
+    from sim.checks.racetrack import passed, racetrack_check
+
+    out = racetrack_check(args.sigma, args.mu, scenario=args.scenario, eps=args.eps,
+                          seed=args.seed, max_years=args.max_years)
+    ok = passed(out)
+    if args.json:
+        print(json.dumps(out | {"passed": ok}, indent=2))
+        return 0 if ok else 1
+    K, ids = out["K"], out["place_ids"]
+    print(f"racetrack: K = {K} places on a circle, sigma = {out['sigma']:g}, mu = "
+          f"{out['mu']:g}, tau = exp(a c/c_0), neighbour cost c/c_0 = {out['unit']:g}, "
+          f"replicator speed {out['replicator_speed']:g}; f* = {out['f_critical']:.6f}")
+    print("modes in the order they turn unstable as trade freeness rises (closed form):")
+    print(f"  {'mode':>4}  {'r*':>10}  {'a*':>10}")
+    for m in out["modes_by_break"]:
+        print(f"  {m['mode']:>4}  {m['r']:>10.6f}  {m['a']:>10.6f}")
+    print(f"Jacobian of L(t+1) - L(t) at the uniform state, a = {out['a_run']:.6f} "
+          f"(r = {out['r_run']:.6f}, halfway between the first two break points):")
+    print(f"  {'mode':>4}  {'f_k':>9}  {'closed form':>13}  {'engine (FD)':>13}  "
+          f"{'rel. error':>10}")
+    for k in range(K):
+        cf, num = out["eigenvalues_closed_form"][k], out["eigenvalues_numeric"][k]
+        err = f"{abs(num - cf) / abs(cf):.1e}" if cf else f"abs {abs(num):.0e}"
+        print(f"  {k:>4}  {out['f_run'][k]:>9.6f}  {cf:>13.6e}  {num:>13.6e}  {err:>10}")
+    print(f"first unstable mode: {out['first_unstable_mode_closed_form']} (closed form), "
+          f"{out['first_unstable_mode_numeric']} (engine); unstable at a_run: "
+          f"{out['unstable_modes_numeric']}")
+    print(f"break point of mode {K // 2}: a = {out['break_a_numeric']:.10f} (engine), "
+          f"{out['break_a_closed_form']:.10f} (closed form), rel. error "
+          f"{out['break_a_rel_error']:.1e}; r* = {out['break_r_closed_form']:.6f}, "
+          f"neighbour tau* = {out['break_tau_neighbour_closed_form']:.6f}")
+    st = out["settle"]
+    shares = ", ".join(f"{ids[i]} {st['shares'][i]:.4f}" for i in st["cities"])
+    for sd in st["saddles"]:
+        print(f"  year {sd['year']}: at rest at a saddle (largest eigenvalue "
+              f"{sd['largest_eigenvalue']:+.4g}), perturbed again")
+    state = "settled at a stable rest point" if st["settled"] else "not settled"
+    print(f"from uniform + noise {out['eps']:g} (seed {out['seed']}): {state} after "
+          f"{st['years']} years in {len(st['cities'])} cities ({shares}); alternating K/2 "
+          f"pattern: {'yes' if out['settled_alternating'] else 'no'}, equal sizes: "
+          f"{'yes' if out['settled_equal_sizes'] else 'no'}")
+    if st["stability"] is not None:
+        ev = st["stability"]["city_eigenvalues"] + st["stability"]["invasion_rates"]
+        print(f"  largest eigenvalue at the settled state: {max(ev):+.4g} (conservation mode "
+              f"dropped)")
+    eq = out["equal_cities_stability"]
+    print(f"  {K // 2} equal cities on every other place: "
+          f"{'stable' if eq['stable'] else 'unstable'} (largest eigenvalue "
+          f"{max(eq['city_eigenvalues'] + eq['invasion_rates']):+.4g})")
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -409,6 +468,25 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--scenario", default=None, help="CP scenario file (default: built in)")
     cp.add_argument("--json", action="store_true", help="print a JSON object")
     cp.set_defaults(func=_cmd_check_cp)
+    rt = csub.add_parser(
+        "racetrack", help="racetrack economy: stability of the uniform state, first unstable "
+                          "mode, settled pattern",
+        description="Krugman economy on K places on a circle with exponential trade costs "
+                    "(Akamatsu, Takayama & Ikeda 2012): the engine's Jacobian at the uniform "
+                    "state against the closed-form eigenvalues by Fourier mode, the break "
+                    "point of the first unstable mode (K/2), and the pattern the engine "
+                    "settles in just past it. Exit 1 if a claim fails.")
+    rt.add_argument("--sigma", type=float, default=5.0, help="CES elasticity (default 5)")
+    rt.add_argument("--mu", type=float, default=0.4, help="manufacturing share (default 0.4)")
+    rt.add_argument("--eps", type=float, default=1e-3,
+                    help="relative noise on the uniform state (default 1e-3)")
+    rt.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    rt.add_argument("--max-years", type=int, default=8000,
+                    help="most annual steps of the settling run (default 8000)")
+    rt.add_argument("--scenario", default=None,
+                    help="racetrack scenario file (default: built in)")
+    rt.add_argument("--json", action="store_true", help="print a JSON object")
+    rt.set_defaults(func=_cmd_check_racetrack)
     from sim.cli.sweep import add_parser as add_sweep_parsers  # sweep, sensitivity
     add_sweep_parsers(sub)
     from sim.cli.decompose import add_parser as add_decompose_parsers  # decompose, optimize

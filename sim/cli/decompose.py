@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
-
 from sim.cli.sweep import add_executor_arguments
 
 
 def _cmd_decompose(args) -> int:
+    import pandas as pd
+
     from sim.sweep.decompose import decompose
     from sim.viz.decomposition import summary
 
@@ -67,6 +67,8 @@ def add_parser(sub) -> None:
 
 
 def _cmd_optimize(args) -> int:
+    import pandas as pd
+
     from sim.sweep.optimize import optimize
 
     bounds = None

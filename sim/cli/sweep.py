@@ -6,15 +6,16 @@ import json
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from sim.results.sweeps import MANIFEST
-from sim.sweep.run import run_sweep
-from sim.sweep.spec import load_sweep_spec
-
 
 def _cmd_sweep(args) -> int:
     import sys
+
+    # imported when the command runs: ``sim run`` and the other commands need none of this
+    import pandas as pd
+
+    from sim.results.sweeps import MANIFEST
+    from sim.sweep.run import run_sweep
+    from sim.sweep.spec import load_sweep_spec
 
     t0 = time.perf_counter()
     spec = load_sweep_spec(args.sweep)
@@ -81,8 +82,6 @@ def add_parser(sub) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     s.set_defaults(func=_cmd_sweep)
 
-    from sim.cli.ensembles import _cmd_sensitivity
-
     a = sub.add_parser(
         "sensitivity", help="Sobol or Morris indices of a finished sweep's headline indicators",
         description="Compute Sobol (S1, ST) or Morris (mu*, sigma) indices of the final-year "
@@ -91,3 +90,9 @@ def add_parser(sub) -> None:
     a.add_argument("folder", help="sweep results folder (a sobol or morris design)")
     a.add_argument("--out", default=None, help="write CSV, Markdown and plots (PNG, SVG) here")
     a.set_defaults(func=_cmd_sensitivity)
+
+
+def _cmd_sensitivity(args) -> int:
+    from sim.cli.ensembles import _cmd_sensitivity as cmd  # analysis and figures: when run
+
+    return cmd(args)

@@ -9,6 +9,10 @@ returns :class:`sim.results.Results`. May import the foundation modules, :mod:`s
 :mod:`sim.kernels` and :mod:`sim.results`; it never writes files.
 """
 
+# Mesa's model classes first, while few modules are loaded (see sim.engine.mesa_core)
+from sim.engine import mesa_core as _mesa_core  # noqa: F401
+
+# isort: split
 # SimModel given a scenario path calibrates it like run_scenario does; the calibration module
 # imports the model, so the model gets the function from here (no import circle).
 from sim.engine import calibrate as _calibrate

@@ -89,8 +89,6 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
         Max |log share residual| of the external targets.
     ext_ids : list of str
     """
-    from scipy.optimize import root
-
     par = sc.parameters
     L = inp.mobile
     ok = L[idx] > 0
@@ -164,16 +162,16 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
         ifree, par.migration_elasticity)
     x = np.concatenate([lb[ifree], lx[xfree]])
     lams = [0.0] if not np.any(T) else [0.0, 0.25, 0.5, 0.75, 1.0]
-    sol = None
+    message, J = "", None
     for lam in lams:
         r0 = fun(x, lam)
         if not len(r0) or np.max(np.abs(r0)) <= 1e-3 * tol:
-            # the start solves it already: hybr would still build a finite-difference
-            # Jacobian first (one flow evaluation per unknown, minutes at 3,000 places)
+            # the start solves it already: a Newton step would first build a finite-difference
+            # Jacobian (one flow evaluation per unknown, minutes at 3,000 places)
             continue
-        sol = root(fun, x, args=(lam,), method="hybr", tol=1e-14)
-        if np.all(np.isfinite(sol.x)):
-            x = sol.x
+        x_new, message, J = _solve_root(fun, x, lam, J)
+        if np.all(np.isfinite(x_new)):
+            x = x_new
     lb, lx = unpack(x)
     r_int, r_ext, net_mig = residuals(lb, lx, 1.0 if np.any(T) else 0.0)
     err_m = float(np.max(np.abs(r_int))) if len(r_int) else 0.0
@@ -181,8 +179,76 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
     if not np.isfinite(err_m) or err_m > tol or not np.isfinite(err_s) or err_s > 1e-6:
         raise CalibrationError(f"amenity inversion did not converge (max net migration "
                                f"residual {err_m:.2e} of mobile workers, max log share error "
-                               f"{err_s:.2e}; {sol.message if sol is not None else ''})")
+                               f"{err_s:.2e}; {message})")
     return lb, lx, net_mig, err_m, err_s, ext_ids
+
+
+def _jacobian(fun, x, f, lam):
+    """Forward-difference Jacobian of ``fun(., lam)`` at x (f = fun(x, lam))."""
+    n = len(x)
+    J = np.empty((n, n))
+    h0 = np.sqrt(np.finfo(float).eps)
+    for j in range(n):
+        xj = x.copy()
+        xj[j] += h0 * max(abs(x[j]), 1.0)
+        J[:, j] = (fun(xj, lam) - f) / (xj[j] - x[j])
+    return J
+
+
+def _solve_root(fun, x0, lam, J=None, *, xtol=1e-14, max_iter=40):
+    """A root of ``fun(x, lam)``: Newton's method, else ``scipy.optimize.root`` (hybr).
+
+    Newton steps with a forward-difference Jacobian (step sqrt(machine eps) max(|x_j|, 1)),
+    which is kept while a full step cuts the max residual at least fourfold and recomputed
+    otherwise (``J``: one from an earlier solve to start with; the continuation's systems
+    differ only by a constant), with step halving on a fresh Jacobian, until a step is below
+    ``xtol`` relative to x or the residual stops falling at its rounding floor. Accepted when
+    the max residual is below 1e-12 (the callers require 1e-8 of mobile workers and 1e-6 in
+    log shares). Otherwise -- Newton far from the root -- the same problem goes to scipy's
+    hybrid Powell method with ``tol=xtol``, imported only then (importing scipy.optimize costs
+    more than the Newton solve). Returns the root, the solver's message and the last Jacobian.
+    """
+    x = np.asarray(x0, dtype=float).copy()
+    f = fun(x, lam)
+    norm = float(np.max(np.abs(f))) if len(x) else 0.0
+    fresh = False
+    for _ in range(max_iter):
+        if not np.isfinite(norm) or norm == 0.0:
+            break
+        if J is None:
+            J, fresh = _jacobian(fun, x, f, lam), True
+        try:
+            dx = np.linalg.solve(J, -f)
+        except np.linalg.LinAlgError:
+            if fresh:
+                break
+            J = None
+            continue
+        t, n_try = 1.0, np.inf
+        while True:
+            x_try = x + t * dx
+            f_try = fun(x_try, lam)
+            n_try = float(np.max(np.abs(f_try)))
+            if not fresh or t <= 1.0 / 64 or (np.isfinite(n_try) and n_try < norm):
+                break
+            t /= 2.0
+        if not fresh and not (np.isfinite(n_try) and n_try <= 0.25 * norm):
+            if np.isfinite(n_try) and n_try < min(norm, 1e-13):  # at the rounding floor
+                x, f, norm = x_try, f_try, n_try
+                break
+            J = None  # an old Jacobian that no longer pays: a fresh one from the same x
+            continue
+        if not (np.isfinite(n_try) and n_try < norm):
+            break  # at the rounding floor (or lost)
+        x, f, norm, fresh = x_try, f_try, n_try, False
+        if float(np.max(np.abs(t * dx))) <= xtol * (float(np.max(np.abs(x))) + xtol):
+            break
+    if np.isfinite(norm) and norm < 1e-12:
+        return x, "Newton converged", J
+    from scipy.optimize import root
+
+    sol = root(fun, x0, args=(lam,), method="hybr", tol=xtol)
+    return sol.x, sol.message, None
 
 
 def _partner_updates(partners, eq, inp, st, damping):
@@ -235,8 +301,8 @@ def _base_equilibrium(sc: Scenario, *, free_entry: bool = True):
     (with ``entry_exit`` the model's firm spin-up runs first).
     """
     model = _base_model(sc, free_entry=free_entry)
-    try:
-        return _solve_base(model, sc)
+    try:  # from the firm spin-up's last wages, if it ran
+        return _solve_base(model, sc, wage0=getattr(model, "_wage", None))
     finally:
         model.release()
 

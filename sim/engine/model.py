@@ -22,10 +22,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import mesa
 import numpy as np
 
 from sim.engine.build import StaticData, build_static
+from sim.engine.mesa_core import Agent as MesaAgent
+from sim.engine.mesa_core import DataCollector
+from sim.engine.mesa_core import Model as MesaModel
 from sim.engine.populations import AgentFirms, AgentHouseholds, AggregateFirms, AggregateHouseholds
 from sim.engine.primitives import (
     NetworkCache,
@@ -47,7 +49,7 @@ from sim.kernels.equilibrium import (
     EquilibriumInputs,
     external_trade,
     solve_equilibrium,
-    trade_flows,
+    trade_matrix,
 )
 from sim.kernels.households import status_probabilities
 from sim.kernels.migration import (
@@ -57,7 +59,7 @@ from sim.kernels.migration import (
     size_weights,
     utility,
 )
-from sim.kernels.network import link_volumes
+from sim.kernels.network import assign_flows, link_paths
 from sim.rng import spawn_streams
 from sim.scenario.schema import InnovationPolicy, Scenario
 
@@ -115,7 +117,7 @@ def _resolve(scenario, parameters: dict) -> tuple[Scenario, bool]:
     return sc, bool(sc.calibrate)
 
 
-class PlaceAgent(mesa.Agent):
+class PlaceAgent(MesaAgent):
     """A place: a Mesa agent holding its index into the model's state arrays (not copies)."""
 
     def __init__(self, model: SimModel, index: int, place_id: str, external: bool):
@@ -194,6 +196,31 @@ def _innovation_factor(prim, net, par):
     return np.exp(log_f)
 
 
+def _extrapolate(wage, prev, prev2=None):
+    """Start of the next equilibrium solve, extrapolated from the last solutions.
+
+    ``w (w / w_prev)^r`` where both are positive and finite (else ``w``): log-linear (r = 1)
+    from two solutions; from three, r is the ratio of the last two log steps (projected, in
+    [0, 1]), the next step of a geometrically converging sequence such as the firm spin-up's.
+    Only a start: the solve converges to its tolerance from any start, in fewer iterations
+    from a closer one.
+    """
+    if prev is None:
+        return wage
+    ok = np.isfinite(wage) & (wage > 0) & np.isfinite(prev) & (prev > 0)
+    r = 1.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        step = np.where(ok, np.log(np.where(ok, wage, 1.0) / np.where(ok, prev, 1.0)), 0.0)
+        if prev2 is not None:
+            ok2 = ok & np.isfinite(prev2) & (prev2 > 0)
+            before = np.where(ok2, np.log(np.where(ok2, prev, 1.0) / np.where(ok2, prev2, 1.0)),
+                              0.0)
+            den = float((before * before).sum())
+            r = float(np.clip((step * before).sum() / den, 0.0, 1.0)) if den > 0 else 1.0
+        guess = wage * np.exp(r * step)
+    return np.where(ok & np.isfinite(guess), guess, wage)
+
+
 _SPINUP_MEMO: dict = {}
 """Base-year firm spin-ups by content of their inputs (a plan and its baseline, or a
 calibration and its run, share one); at most 4 are kept."""
@@ -218,7 +245,7 @@ def _spinup_key(inp, prim, par, slv) -> str:
     return h.hexdigest()
 
 
-class SimModel(mesa.Model):
+class SimModel(MesaModel):
     """Spatial general-equilibrium model of a region, stepped annually.
 
     Works with Mesa's tools: ``mesa.batch_run(SimModel, {"scenario": "scenarios/plan.yaml",
@@ -282,9 +309,11 @@ class SimModel(mesa.Model):
             passenger_sources=sorted({st.place_index[p.place] for p in scenario.policies
                                       if isinstance(p, InnovationPolicy)}))
         self._integrated = None  # (network matrices, integration pairs, integrated matrices)
+        self._paths = None  # (freight network, its shortest-path trees) of the last year
         self._size_factor = None
         self.link_volume: dict = {}
         self._wage = None
+        self._wage_prev = None  # last year's wages: with this year's, the next solve's start
         self.last = None
         self.firms = None
         if par.firm_dynamics == "entry_exit":
@@ -294,7 +323,7 @@ class SimModel(mesa.Model):
                                  links=st.n_places <= LINK_TABLE_MAX_PLACES)
         for i, pid in enumerate(st.place_ids):
             PlaceAgent(self, i, pid, bool(not st.internal[i]))
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = DataCollector(
             model_reporters={k: _reporter(k) for k in HEADLINE_REPORTERS})
 
     def headline_row(self) -> dict:
@@ -362,11 +391,13 @@ class SimModel(mesa.Model):
         self._wage = eq.wage
         self.firms = AggregateFirms(M[:, :, None] * pi[None, None, :], self.zeta)
         self.spinup_rounds = 0
+        prev = prev2 = None  # wages of the rounds before: the next solve starts from their trend
         for r in range(1, par.firm_spinup_max + 1):
             inp, prim, _ = self.equilibrium_inputs()
-            eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
-                                   damping=slv.damping, anderson=slv.anderson, year=self.year)
-            self._wage = eq.wage
+            eq = solve_equilibrium(inp, wage0=_extrapolate(self._wage, prev, prev2),
+                                   tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
+                                   anderson=slv.anderson, year=self.year)
+            prev2, prev, self._wage = prev, self._wage, eq.wage
             before = self.firms.M
             self.firms.step(self._decisions(eq, prim), self.rules, self.entry_pool)
             # damped: same stationary state, no period-2 cycles of the discrete-time map
@@ -470,9 +501,10 @@ class SimModel(mesa.Model):
         intern = st.internal
         inp, prim, net = self.equilibrium_inputs()
         slv = sc.solver
-        eq = solve_equilibrium(inp, wage0=self._wage, tol=slv.tol, max_iter=slv.max_iter,
-                               damping=slv.damping, anderson=slv.anderson, year=self.year)
-        self._wage = eq.wage
+        eq = solve_equilibrium(inp, wage0=_extrapolate(self._wage, self._wage_prev),
+                               tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
+                               anderson=slv.anderson, year=self.year)
+        self._wage_prev, self._wage = self._wage, eq.wage
         congestible = bool(np.isfinite(prim.links.capacity).any())
         if congestible or self.recorder.has_links:
             volume = self._freight_volumes(eq, inp, prim.links)
@@ -529,13 +561,15 @@ class SimModel(mesa.Model):
         destination)}``; congestion uses all flows, the links table reports both.
         """
         st, par = self.static, self.scenario.parameters
-        X = trade_flows(eq, inp)
-        od = X[:, :, st.tradable].sum(axis=2)
+        od = trade_matrix(eq, inp, st.tradable)
         np.fill_diagonal(od, 0.0)
         regional = od * (st.internal[:, None] | st.internal[None, :])
         sel, cost, term = mode_link_costs(st, links, par, "freight")
-        vol = link_volumes(st.n_places, links.from_[sel], links.to[sel], links.mode[sel], cost,
-                           term, np.stack([od, regional]))
+        net = (links.from_[sel], links.to[sel], links.mode[sel], cost, term)
+        key = (len(cost), b"".join(np.ascontiguousarray(a).tobytes() for a in net))
+        if self._paths is None or self._paths[0] != key:  # the trees change with the network
+            self._paths = (key, link_paths(st.n_places, *net))
+        vol = assign_flows(self._paths[1], np.stack([od, regional]))
         keys = zip(links.from_[sel], links.to[sel], links.mode[sel], strict=True)
         return {(int(a), int(b), int(m)): (float(v), float(r))
                 for (a, b, m), v, r in zip(keys, vol[0], vol[1], strict=True)}
@@ -651,9 +685,10 @@ class SimModel(mesa.Model):
             self.firms.release()
         self.network = None
         self._integrated = None
+        self._paths = None
         self.link_volume = {}
         self.last = None
-        self._wage = None
+        self._wage = self._wage_prev = None
         self.recorder = None
         self.static = None
         self.scenario = None

@@ -482,8 +482,12 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
     for lo in range(0, N, _ROW_BLOCK):
         hi = min(lo + _ROW_BLOCK, N)
         for g, (sig, scale) in enumerate(keys):
-            tau = netk.trade_costs(fc[lo:hi], psi=par.distance_elasticity * scale,
-                                   c0=par.reference_cost)
+            if par.trade_cost_form == "exponential":                              # [N3e]
+                tau = netk.exponential_trade_costs(fc[lo:hi], rate=par.trade_cost_rate * scale,
+                                                   c0=par.reference_cost)
+            else:                                                                 # [N3]
+                tau = netk.trade_costs(fc[lo:hi], psi=par.distance_elasticity * scale,
+                                       c0=par.reference_cost)
             freeness[g, lo:hi] = netk.trade_freeness(tau, sig)
     if not costs:
         del fc

@@ -28,6 +28,7 @@ __all__ = [
     "price_index_power",
     "market_access",
     "trade_flows",
+    "trade_matrix",
     "sector_choice",
 ]
 
@@ -345,6 +346,130 @@ def _evaluate(x, inp, ext, kappa):
     return wage, shares, W, emp, income, expenditure, supply, ppow, ma, x_new
 
 
+class _Map:
+    """The map Phi of :func:`solve_equilibrium`'s fixed point, prepared once per solve.
+
+    The same equations as :func:`_evaluate` ([E1]-[E6], [E11], [E12]), returning only the new
+    log wages: everything that does not change between iterations (log(rho A), 1/(sigma F),
+    agricultural income, and the external places' employment, supply and expenditure, which
+    are exogenous) is computed here once, and sectors are reordered by trade-cost group, so
+    that each group's freeness matrix multiplies a contiguous block of columns. It maps the
+    free unknowns only: the log wages of internal places in that sector order, flattened
+    (:meth:`pack`, :meth:`unpack`). Equal to :func:`_evaluate` up to rounding (tested).
+    """
+
+    def __init__(self, inp, ext, kappa):
+        group = np.asarray(inp.group, dtype=np.int64)
+        order = np.argsort(group, kind="stable")
+        self.order, self.back = order, np.argsort(order)
+        g = group[order]
+        cuts = np.flatnonzero(np.diff(g)) + 1
+        self.blocks = [(int(g[a]), slice(int(a), int(b)))
+                       for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True)]
+        self.freeness = inp.freeness
+        rows = self.rows = np.flatnonzero(~ext)
+        sigma = np.asarray(inp.sigma, FLOAT)[order]
+        fixed = np.asarray(inp.fixed_cost, FLOAT)[order]
+        self.sigma, self.fixed = sigma, fixed
+        self.rho = rho = (sigma - 1.0) / sigma
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_rho_a = np.log(rho * inp.productivity[:, order])
+            self.log_rho_a = log_rho_a[rows]
+            self.c_wage = (sigma - 1.0) * self.log_rho_a
+            self.one_minus_sigma = 1.0 - sigma
+            self.inv_sigma_f = 1.0 / (sigma * fixed)
+            self.kappa = kappa
+            self.mobile = np.asarray(inp.mobile, FLOAT)[rows, None]
+            self.ag_income = (inp.ag_wage * inp.ag_workers)[rows]
+            self.keep = 1.0 - inp.housing_share
+            self.beta = np.asarray(inp.beta, FLOAT)[order][None, :]
+            extra = None if inp.extra_demand is None else inp.extra_demand[:, order]
+            self.extra = None if extra is None else extra[rows]
+            # external places: exogenous wages, so fixed employment, supply and expenditure
+            N, K = inp.productivity.shape
+            ext_emp = np.asarray(inp.mobile, FLOAT)[ext, None] * inp.ext_supply_share[ext][:, order]
+            log_ext_wage = np.log(inp.ext_wage[ext])[:, None]
+            ext_unit = np.exp(self.one_minus_sigma * (log_ext_wage - log_rho_a[ext]))
+            self.supply0 = np.zeros((N, K))
+            self.supply0[ext] = ext_emp * self.inv_sigma_f * ext_unit
+            self.expenditure0 = np.zeros((N, K))
+            self.expenditure0[ext] = inp.ext_income[ext, None] * self.beta
+            if extra is not None:
+                self.expenditure0[ext] = self.expenditure0[ext] + extra[ext]
+        self.firm_mode = inp.firm_count is not None
+        if self.firm_mode:
+            M = inp.firm_count[rows][:, order]
+            self.M, self.M_pos = M, M > 0
+            self.Z = inp.firm_index[rows][:, order]
+            self.rho_z = rho * self.Z
+            self.cap_factor = (1.0 - MIN_VARIABLE_SHARE) / fixed
+        else:
+            self.log_sigma_f = np.log(sigma * fixed)
+
+    def _freeness(self, x, transpose, rows=None):
+        """T_g^T x (transpose) or T_g x by sector block; rows: only these output rows."""
+        out = np.empty_like(x if rows is None else x[rows])
+        for g, sl in self.blocks:
+            if g < 0:
+                out[:, sl] = x[:, sl] if rows is None else x[rows, sl]
+            else:
+                T = self.freeness[g].T if transpose else self.freeness[g]
+                out[:, sl] = (T if rows is None else T[rows]) @ x[:, sl]
+        return out
+
+    def pack(self, x):
+        """The free unknowns of log wages ``x`` (N, K): internal rows, group order, flat."""
+        return x[self.rows][:, self.order].ravel()
+
+    def unpack(self, z, x):
+        """``x`` (N, K) with its internal rows replaced by the unknowns ``z``."""
+        x = x.copy()
+        x[self.rows] = z.reshape(len(self.rows), -1)[:, self.back]
+        return x
+
+    def __call__(self, z):
+        """Phi(z): new log wages of internal places (packed) for log wages ``z`` (packed)."""
+        lw = z.reshape(len(self.rows), -1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            wage = np.exp(lw)
+            # logit sector choice [E7] (in logs: kappa ln w); sectors without firms: no one
+            xs = self.kappa * lw
+            if self.firm_mode:
+                xs = np.where(self.M_pos, xs, -np.inf)
+            xmax = xs.max(axis=1, keepdims=True)
+            xmax = np.where(np.isfinite(xmax), xmax, 0.0)
+            ex = np.exp(xs - xmax)
+            tot = ex.sum(axis=1, keepdims=True)
+            emp = self.mobile * np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
+            unit = np.exp(self.one_minus_sigma * (lw - self.log_rho_a))
+            if self.firm_mode:  # [E11], [E12]
+                op = np.divide(np.minimum(self.M, emp * self.cap_factor), self.M,
+                               out=np.ones_like(emp), where=self.M_pos)
+                variable = emp - self.fixed * (op * self.M)
+                labour = (wage * variable / self.rho).sum(axis=1)
+                supply_int = op * self.Z * unit
+            else:
+                labour = (wage * emp).sum(axis=1)
+                supply_int = emp * self.inv_sigma_f * unit
+            income = (labour + self.ag_income) / self.keep
+            supply = self.supply0.copy()
+            supply[self.rows] = supply_int
+            expenditure = self.expenditure0.copy()
+            expenditure[self.rows] = income[:, None] * self.beta if self.extra is None else \
+                income[:, None] * self.beta + self.extra
+            ppow = self._freeness(supply, True)
+            served = ppow > 0.0
+            demand = np.where(served, expenditure / np.where(served, ppow, 1.0), 0.0)
+            ma = self._freeness(demand, False, self.rows)
+            if self.firm_mode:
+                x_new = (self.c_wage + np.log(ma) + np.log(self.rho_z * op)
+                         - np.log(variable)) / self.sigma
+                x_new = np.where(self.M_pos, x_new, lw)
+            else:
+                x_new = (self.c_wage + np.log(ma) - self.log_sigma_f) / self.sigma
+        return x_new.ravel()
+
+
 def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.5,
                       anderson=5, year=None):
     r"""Solve wages and price indices of the static equilibrium by a damped fixed point.
@@ -411,71 +536,86 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
         w0 = np.asarray(wage0, FLOAT)
         x = np.log(np.where(np.isfinite(w0) & (w0 > 0), w0, 1.0))
     anchored = bool(ext.any()) or float((inp.ag_wage * inp.ag_workers).sum()) > 0.0
-    intern = ~ext
     kappa = float(inp.sector_elasticity)
     residual = np.inf
     it = 0
-    hist_x: list[np.ndarray] = []  # Anderson histories of iterates and residuals
-    hist_f: list[np.ndarray] = []
+    phi = _Map(inp, ext, kappa)
+    z = phi.pack(x)  # the unknowns: internal log wages (sectors in trade-group order)
+    # Anderson history: the last ``anderson`` differences of iterates and residuals, as the
+    # columns of a ring buffer (their order does not matter to the least-squares weights)
+    m = max(int(anderson), 1)
+    dX = np.empty((m, z.size))  # rows: differences of iterates and residuals
+    dF = np.empty((m, z.size))
+    n_hist = slot = 0
+    last = None  # (z, f) of the last iterate in the history
     best = np.inf
     stall = 0
-    x_best = x
+    z_best = z
     use_aa = anderson > 0
     for it in range(1, max_iter + 1):
-        *_, x_new = _evaluate(x, inp, ext, kappa)
-        if not anchored:
-            x_new = x_new - _log_mean_earnings(x_new, inp, ext, kappa)
-        f = (x_new - x)[intern].ravel()
+        z_new = phi(z)
+        if not anchored:  # no external place: every row is internal
+            z_new = z_new - _log_mean_earnings(z_new.reshape(N, K), inp, ext, kappa)
+        f = z_new - z
         residual = float(np.max(np.abs(f))) if f.size else 0.0
         if not np.isfinite(residual):
-            if hist_x:  # an accelerated step overshot: back to the last good iterate, plain step
-                x = x.copy()
-                x[intern] = (hist_x[-1] + damping * hist_f[-1]).reshape(-1, K)
-                hist_x.clear()
-                hist_f.clear()
+            if last is not None:  # an accelerated step overshot: back to the last good iterate
+                z = last[0] + damping * last[1]
+                n_hist, slot, last = 0, 0, None
                 continue
             raise ConvergenceError("non-finite wages (check for places with no market)",
                                    iterations=it, residual=residual, tol=tol, year=year)
         if residual < tol:
-            x = np.where(ext[:, None], x, x_new)
+            z = z_new
             break
-        xi = x[intern].ravel()
         step = damping * f
         if residual < best:
-            best, stall, x_best = residual, 0, x
+            best, stall, z_best = residual, 0, z
         else:
             stall += 1
         if use_aa and stall > 2 * anderson + 10:  # safeguard: acceleration stagnates:
             use_aa = False  # back to the best iterate, plain damped steps from there
-            hist_x.clear()
-            hist_f.clear()
-            x = x_best
+            n_hist, slot, last = 0, 0, None
+            z = z_best
             continue
         if use_aa:
             if residual > 10.0 * best:  # safeguard: restart the history on divergence
-                hist_x.clear()
-                hist_f.clear()
-            hist_x.append(xi.copy())
-            hist_f.append(f.copy())
-            if len(hist_x) > anderson + 1:
-                hist_x.pop(0)
-                hist_f.pop(0)
-            if len(hist_x) > 1:
-                dX = np.diff(np.stack(hist_x, axis=1), axis=1)
-                dF = np.diff(np.stack(hist_f, axis=1), axis=1)
-                gamma, *_ = np.linalg.lstsq(dF, f, rcond=None)
-                step = damping * f - (dX + damping * dF) @ gamma
+                n_hist, slot, last = 0, 0, None
+            if last is not None:
+                np.subtract(z, last[0], out=dX[slot])
+                np.subtract(f, last[1], out=dF[slot])
+                slot = (slot + 1) % anderson
+                n_hist = min(n_hist + 1, anderson)
+            last = (z, f)
+            if n_hist:
+                gamma = _least_squares(dF[:n_hist], f)
+                step = step - gamma @ (dX[:n_hist] + damping * dF[:n_hist])
                 big = float(np.max(np.abs(step)))
                 if big > 1.0:  # cap an accelerated step at a factor e in any wage
                     step = step / big
-        x = x.copy()
-        x[intern] = (xi + step).reshape(-1, K)
+        z = z + step
     else:
         raise ConvergenceError("max_iter reached", iterations=it, residual=residual, tol=tol,
                                year=year)
+    x = phi.unpack(z, x)
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
     return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
                      it, residual)
+
+
+def _least_squares(dF, f):
+    """Anderson mixing weights: the gamma minimising |dF^T gamma - f| (rows of dF: history).
+
+    By the normal equations (a few unknowns: far cheaper than an SVD); by ``lstsq`` when they
+    are singular or give a non-finite answer.
+    """
+    try:
+        gamma = np.linalg.solve(dF @ dF.T, dF @ f)
+        if np.all(np.isfinite(gamma)):
+            return gamma
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.lstsq(dF.T, f, rcond=None)[0]
 
 
 def _log_mean_earnings(x, inp, ext, kappa):
@@ -557,6 +697,47 @@ def trade_flows(result, inp):
         T = np.eye(N) if g < 0 else inp.freeness[g]
         X[:, :, k] = supply[:, k, None] * T * dem[None, :, k]
     return X
+
+
+def trade_matrix(result, inp, sectors=None):
+    r"""Bilateral trade summed over sectors, :math:`X_{nm} = \sum_{k \in S} X_{nmk}`.
+
+    .. math:: X_{nm} = \sum_g T^{(g)}_{nm} \sum_{k \in S,\, g_k = g} S_{nk} P_{mk}^{\sigma_k-1}
+              E_{mk}
+
+    The flows of :func:`trade_flows` ([E4]-[E6] of docs/model.md) summed over the sectors in
+    ``sectors``, by one (N x |S_g|) @ (|S_g| x N) product per trade-cost group instead of the
+    dense (N, N, K) array (non-traded sectors sell only at home: the diagonal).
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    inp : EquilibriumInputs
+    sectors : ndarray of bool, shape (K,), optional
+        Sectors to sum over (default: all).
+
+    Returns
+    -------
+    ndarray, shape (N, N)
+        Value of sales from n to m (same units as expenditure).
+
+    References
+    ----------
+    .. [1] Redding, S. (2016). Goods trade, factor mobility and welfare. JIE 101. (gravity
+       flows of the CES model)
+    """
+    supply, dem = _gravity_terms(result, inp)
+    N, K = supply.shape
+    sel = np.ones(K, bool) if sectors is None else np.asarray(sectors, bool)
+    group = np.asarray(inp.group)
+    out = np.zeros((N, N))
+    for g in np.unique(group[sel]):
+        ks = np.flatnonzero(sel & (group == g))
+        if g < 0:
+            out[np.diag_indices(N)] += (supply[:, ks] * dem[:, ks]).sum(axis=1)
+        else:
+            out += inp.freeness[g] * (supply[:, ks] @ dem[:, ks].T)
+    return out
 
 
 def external_trade(result, inp):

@@ -8,7 +8,8 @@ Pipeline used by the engine::
 * ``multimodal_graph`` / ``shortest_path_costs``: least generalized cost between every pair of
   places over a layered multimodal graph with terminal (loading/unloading) and transshipment
   costs, by Dijkstra (``scipy.sparse.csgraph``).
-* ``trade_costs``: iceberg trade costs ``tau = (1 + c / c0) ** psi``.
+* ``trade_costs``: iceberg trade costs ``tau = (1 + c / c0) ** psi`` (power form, default).
+* ``exponential_trade_costs``: iceberg trade costs ``tau = exp(a * c / c0)`` (exponential form).
 * ``trade_freeness``: ``tau ** (1 - sigma)``, with ``0`` for unreachable pairs.
 
 Every public function validates its inputs and raises ``ValueError``; the arithmetic lives in
@@ -18,17 +19,28 @@ cost, ``+inf`` iceberg cost and ``0`` trade freeness: callers must handle them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
+from sim._deferred import submodules
 from sim._types import FLOAT, INDEX
 
+try:  # Dijkstra without csgraph's package __init__ (it loads scipy.sparse.linalg, scipy.linalg)
+    dijkstra = submodules("scipy.sparse.csgraph", "_shortest_path")[0].dijkstra
+except (ImportError, AttributeError):  # a SciPy that moved it
+    from scipy.sparse.csgraph import dijkstra
+
 __all__ = [
+    "LinkPaths",
+    "assign_flows",
+    "link_paths",
     "link_generalized_cost",
     "multimodal_graph",
     "shortest_path_costs",
     "trade_costs",
+    "exponential_trade_costs",
     "trade_freeness",
     "reachable",
 ]
@@ -528,6 +540,76 @@ def _trade_costs(gc, psi, c0):
     return tau
 
 
+def exponential_trade_costs(gc, *, rate, c0):
+    r"""Iceberg trade costs exponential in generalized cost.
+
+    .. math:: \tau_{nm} = \exp\Big(a \, \frac{C_{nm}}{c_0}\Big)
+
+    so :math:`\tau_{nm} \ge 1`, :math:`\tau = 1` where :math:`C = 0` (the diagonal) and
+    :math:`\tau = \infty` where :math:`C = \infty` (unreachable, also for ``rate = 0``).
+    Trade freeness is then :math:`\tau^{1-\sigma} = \exp(-(\sigma-1) a C / c_0)`: it decays
+    geometrically along a path, so on a line or circle of equally spaced places the spatial
+    discounting matrix has entries :math:`r^{m}` with :math:`r = \exp(-(\sigma-1) a c_l / c_0)`
+    for places :math:`m` links apart (:math:`c_l` the cost of one link). This is the form of the
+    racetrack-economy literature, where the eigenvalues of that matrix have closed forms.
+    With :math:`c_0` the cost unit, :math:`a` is the semi-elasticity of :math:`\tau` per
+    :math:`c_0` of cost; at zero cost the slope :math:`a / c_0` equals that of the power form
+    :math:`(1 + C/c_0)^{\psi}` when :math:`a = \psi`.
+
+    Parameters
+    ----------
+    gc : array_like of float64, any shape (typically (P, P))
+        Generalized costs :math:`C_{nm}` from :func:`shortest_path_costs`, CNY per tonne, >= 0
+        (``inf`` = unreachable).
+    rate : float
+        :math:`a` >= 0, dimensionless (per :math:`c_0` of generalized cost).
+    c0 : float
+        Cost unit :math:`c_0` > 0, same units as ``gc``.
+
+    Returns
+    -------
+    ndarray of float64, same shape as ``gc``
+        :math:`\tau_{nm}` in ``[1, inf]``, non-decreasing in ``gc`` (``inf`` where the
+        exponential overflows, i.e. :math:`a C / c_0 > 709`: no trade, as for unreachable
+        pairs).
+
+    Raises
+    ------
+    ValueError
+        If ``gc`` has NaN or negative entries, ``rate < 0`` or ``c0 <= 0`` (or either is not
+        finite).
+
+    References
+    ----------
+    .. [1] Akamatsu, T., Takayama, Y. & Ikeda, K. (2012). Spatial discounting, Fourier, and
+       racetrack economy: a recipe for the analysis of spatial agglomeration models. Journal
+       of Economic Dynamics and Control 36(11), 1729-1759.
+    .. [2] Krugman, P. (1993). On the number and location of cities. European Economic Review
+       37(2-3), 293-298 (iceberg costs exponential in distance on a circle).
+    """
+    gc = np.asarray(gc, dtype=FLOAT)
+    if not np.all(gc >= 0.0):  # one pass; also False for NaN
+        raise ValueError("gc must be non-negative (inf allowed) and not NaN")
+    rate = _check_scalar("rate", rate)
+    c0 = _check_scalar("c0", c0)
+    if rate < 0:
+        raise ValueError(f"rate must be >= 0, got {rate}")
+    if c0 <= 0:
+        raise ValueError(f"c0 must be > 0, got {c0}")
+    return _exponential_trade_costs(gc, rate, c0)
+
+
+def _exponential_trade_costs(gc, rate, c0):
+    tau = np.array(gc, dtype=FLOAT)  # a copy, also for 0-d input
+    inf = np.isinf(tau)
+    tau[inf] = 0.0  # 0 * inf would be NaN for rate 0
+    tau *= rate / c0
+    with np.errstate(over="ignore"):
+        np.exp(tau, out=tau)
+    tau[inf] = np.inf
+    return tau
+
+
 def trade_freeness(tau, sigma):
     r"""Freeness of trade (phi-ness) from iceberg trade costs.
 
@@ -631,23 +713,82 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
     Vectorized over the shortest-path trees of all sources: each target's flow is put on its
     node and pushed up the tree level by level (deepest first), so a tree edge carries the flow
     of its subtree; O(sources x nodes x tree depth) array work, no Python loop over paths.
-    ``tests/kernels/test_network.py`` checks it against a path-walking oracle.
+    ``tests/kernels/test_network.py`` checks it against a path-walking oracle. The trees
+    depend on the network only: :func:`link_paths` computes them and :func:`assign_flows` puts
+    flows on them (what this function does in one call), so a caller can keep the trees.
 
     References
     ----------
     .. [1] Sheffi, Y. (1985). Urban Transportation Networks, ch. 5 (all-or-nothing assignment).
     """
-    from scipy.sparse.csgraph import dijkstra
+    od = np.asarray(od, dtype=float)
+    any_flow = (od if od.ndim == 2 else od.sum(axis=0)).sum(axis=1) > 0
+    paths = link_paths(n_places, link_from, link_to, link_mode, link_cost, terminal_cost,
+                       sources=np.flatnonzero(any_flow))
+    return assign_flows(paths, od)
 
+
+@dataclass(frozen=True)
+class LinkPaths:
+    """Shortest-path trees of a multimodal network, ready to carry flows (:func:`link_paths`).
+
+    Attributes
+    ----------
+    n_places, n_links, n_nodes : int
+    sources : ndarray of int, shape (S,)
+        Source places of the trees.
+    finite : ndarray of bool, shape (S, n_nodes)
+        Nodes reachable from each source.
+    levels : tuple of (children, parents)
+        Tree edges grouped by depth, deepest first, as flat indices ``row * n_nodes + node``
+        of the child and parent node.
+    edge_rows, edge_nodes, edge_links : ndarray of int
+        Tree edges that are links: tree row, child node and link index.
+    """
+
+    n_places: int
+    n_links: int
+    n_nodes: int
+    sources: np.ndarray
+    finite: np.ndarray
+    levels: tuple
+    edge_rows: np.ndarray
+    edge_nodes: np.ndarray
+    edge_links: np.ndarray
+
+
+def link_paths(n_places, link_from, link_to, link_mode, link_cost, terminal_cost, *,
+               sources=None):
+    r"""Shortest-path trees of the layered multimodal graph from each source place.
+
+    The network part of :func:`link_volumes` (which see): Dijkstra from every source, the hop
+    depth of every node in its tree and the link that each tree edge between two layer nodes
+    uses (the cheapest of parallel links).
+
+    Parameters
+    ----------
+    n_places : int
+    link_from, link_to, link_mode, link_cost, terminal_cost
+        As in :func:`multimodal_graph`.
+    sources : array_like of int, optional
+        Source places (default: all).
+
+    Returns
+    -------
+    LinkPaths
+        For :func:`assign_flows`; flows from places that are not sources are not assigned.
+
+    References
+    ----------
+    .. [1] Sheffi, Y. (1985). Urban Transportation Networks, ch. 5 (all-or-nothing assignment).
+    """
     args = _validate_network(n_places, link_from, link_to, link_mode, link_cost, terminal_cost)
     P, lf, lt, lm, lc, tc = args
     n_links = lf.shape[0]
-    od = np.asarray(od, dtype=float)
-    stacked = od.ndim == 3
-    od = od if stacked else od[None]
-    vol = np.zeros((od.shape[0], n_links))
-    if n_links == 0 or P == 0:
-        return vol if stacked else vol[0]
+    sources = np.arange(P) if sources is None else np.asarray(sources, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    if n_links == 0 or P == 0 or len(sources) == 0:
+        return LinkPaths(P, n_links, P, empty, np.zeros((0, P), bool), (), empty, empty, empty)
     graph, _ = multimodal_graph(*args)
     n_modes = tc.shape[0]
     keys = np.concatenate([lf * n_modes + lm, lt * n_modes + lm])
@@ -662,18 +803,9 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
         key = (min(a, b), max(a, b))
         if key not in best or lc[link] < lc[best[key]]:
             best[key] = link
-    any_flow = od.sum(axis=0)
-    sources = np.flatnonzero(any_flow.sum(axis=1) > 0)
-    if len(sources) == 0:
-        return vol if stacked else vol[0]
     dist, pred = dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
     S, n_nodes = pred.shape
     rows = np.arange(S)
-    # flow to each target place, on the shortest-path tree of each source
-    acc = np.zeros((od.shape[0], S, n_nodes))
-    acc[:, :, :P] = od[:, sources, :]
-    acc[:, rows, sources] = 0.0
-    acc[:, ~np.isfinite(dist)] = 0.0
     # hop depth of every node in its source's tree (pointer doubling over the tree levels)
     reach = pred >= 0
     depth = np.where(reach, -1, 0)
@@ -684,17 +816,16 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
         if np.array_equal(new, depth):
             break
         depth = new
-    # push the flows up the trees, deepest level first: a tree edge carries its subtree's flow
+    # tree edges by level, deepest first (a tree edge carries its subtree's flow)
     r_all, v_all = np.nonzero(depth > 0)
     d_all = depth[r_all, v_all]
     order = np.argsort(-d_all, kind="stable")
     r_all, v_all, d_all = r_all[order], v_all[order], d_all[order]
     bounds = np.flatnonzero(np.diff(d_all)) + 1
-    for r_lvl, v_lvl in zip(np.split(r_all, bounds), np.split(v_all, bounds), strict=True):
-        p_lvl = pred[r_lvl, v_lvl]
-        for k in range(acc.shape[0]):
-            np.add.at(acc[k], (r_lvl, p_lvl), acc[k][r_lvl, v_lvl])
-    # tree edges between two layer nodes are links: add their flows to the cheapest parallel
+    levels = tuple((r_lvl * n_nodes + v_lvl, r_lvl * n_nodes + pred[r_lvl, v_lvl])
+                   for r_lvl, v_lvl in zip(np.split(r_all, bounds), np.split(v_all, bounds),
+                                           strict=True))
+    # tree edges between two layer nodes are links: the cheapest of parallel links
     p_all = pred[r_all, v_all]
     on_link = (p_all >= P) & (v_all >= P)
     a, b = np.minimum(p_all, v_all)[on_link], np.maximum(p_all, v_all)[on_link]
@@ -706,10 +837,52 @@ def link_volumes(n_places, link_from, link_to, link_mode, link_cost, terminal_co
     pos = sorter[np.minimum(np.searchsorted(key_code, code, sorter=sorter), len(sorter) - 1)]
     if not np.array_equal(key_code[pos], code):  # every layer-to-layer edge is a link
         raise AssertionError("link_volumes: a tree edge between layer nodes is not a link")
-    links = link_of[pos]
+    return LinkPaths(P, n_links, n_nodes, sources, np.isfinite(dist), levels,
+                     r_all[on_link], v_all[on_link], link_of[pos])
+
+
+def assign_flows(paths, od):
+    r"""Volumes on links of origin-destination flows along the trees of :func:`link_paths`.
+
+    .. math:: v_l = \sum_{(o,d):\ l \in \text{path}(o,d)} f_{od}
+
+    Parameters
+    ----------
+    paths : LinkPaths
+    od : ndarray, shape (n_places, n_places) or (R, n_places, n_places)
+        Flows, >= 0; flows from places that are not sources of ``paths`` are not assigned.
+
+    Returns
+    -------
+    ndarray, shape (n_links,) or (R, n_links)
+        Volume on each link (for each flow matrix).
+
+    References
+    ----------
+    .. [1] Sheffi, Y. (1985). Urban Transportation Networks, ch. 5 (all-or-nothing assignment).
+    """
+    od = np.asarray(od, dtype=float)
+    stacked = od.ndim == 3
+    od = od if stacked else od[None]
+    vol = np.zeros((od.shape[0], paths.n_links))
+    S = len(paths.sources)
+    if S == 0:
+        return vol if stacked else vol[0]
+    P = paths.n_places
+    rows = np.arange(S)
+    # flow to each target place, on the shortest-path tree of each source
+    acc = np.zeros((od.shape[0], S, paths.n_nodes))
+    acc[:, :, :P] = od[:, paths.sources, :]
+    acc[:, rows, paths.sources] = 0.0
+    acc[:, ~paths.finite] = 0.0
+    # push the flows up the trees, deepest level first (all flow matrices at once)
+    flat = acc.reshape(acc.shape[0], -1)
+    for child, parent in paths.levels:
+        np.add.at(flat, (slice(None), parent), flat[:, child])
     for k in range(acc.shape[0]):
-        vol[k] += np.bincount(links, weights=acc[k][r_all[on_link], v_all[on_link]],
-                              minlength=n_links)
+        vol[k] += np.bincount(paths.edge_links,
+                              weights=acc[k][paths.edge_rows, paths.edge_nodes],
+                              minlength=paths.n_links)
     return vol if stacked else vol[0]
 
 

@@ -20,6 +20,7 @@ equal scenario. The file format is documented in ``docs/scenarios.md``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import difflib
@@ -47,6 +48,7 @@ from sim.scenario.schema import (
     POLICY_TYPES,
     RESOLUTIONS,
     SCHEMA_VERSION,
+    TRADE_COST_FORMS,
     Agents,
     AmenityPolicy,
     ClusterPolicy,
@@ -270,8 +272,29 @@ def _yaml_children(n) -> list:
     return []
 
 
+_PARSED: dict = {}
+"""Parsed YAML documents by (loader, text): a scenario and the files it extends (a plan's
+pillars all extend the baseline) and region packs are parsed once per process; callers get
+deep copies. At most ``_PARSED_MAX`` documents are kept."""
+_PARSED_MAX = 64
+
+
 def _load_yaml_text(text: str, path, loader=None):
-    """Parse YAML safely: safe loader, bounded size and depth (ValueError otherwise)."""
+    """Parse YAML safely: safe loader, bounded size and depth (ValueError otherwise).
+
+    Returns a fresh copy of the document (parsed once per process for equal text).
+    """
+    key = (loader, text)
+    hit = _PARSED.get(key)
+    if hit is None:
+        hit = _parse_yaml_text(text, loader)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = hit
+    return copy.deepcopy(hit)
+
+
+def _parse_yaml_text(text: str, loader=None):
     ld = (loader or yaml.SafeLoader)(text)
     try:
         try:
@@ -555,8 +578,18 @@ def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
 
 
 @functools.cache
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
+    """Resolved field types of a schema dataclass (cached: the schema is fixed; do not mutate)."""
     return typing.get_type_hints(cls)
+
+
+@functools.cache
+def _dict_plan(cls: type, skip: tuple) -> tuple:
+    """(field, key, base type) of each field of ``cls`` that :func:`_as_dict` writes (cached)."""
+    hints = _hints(cls)
+    return tuple((f.name, _TO_KEY.get(f.name, f.name), _base_type(hints[f.name]))
+                 for f in dataclasses.fields(cls) if f.name not in skip)
 
 
 def _unknown(key, allowed, what="unknown key") -> str:
@@ -710,6 +743,7 @@ _RULES: dict[type, dict[str, tuple]] = {
            "terminal_cost_freight": _GE0, "terminal_cost_passenger": _GE0},
     Parameters: {"agriculture_share": _UNIT_OPEN, "housing_share": _UNIT_OPEN,
                  "distance_elasticity": _GE0, "reference_cost": _GT0,
+                 "trade_cost_rate": _GE0,
                  "value_of_time_freight": _GE0, "value_of_time_passenger": _GE0,
                  "sector_elasticity": _GT0, "migration_elasticity": _GT0,
                  "reconsider_share": _UNIT, "migration_cost_fixed": _GE0,
@@ -1029,6 +1063,9 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
                                       f"must be one of: {', '.join(FIRM_DYNAMICS)}")
     if par.drift not in DRIFT_RULES:
         ploc.at("drift").fail(par.drift, f"must be one of: {', '.join(DRIFT_RULES)}")
+    if par.trade_cost_form not in TRADE_COST_FORMS:
+        ploc.at("trade_cost_form").fail(par.trade_cost_form,
+                                        f"must be one of: {', '.join(TRADE_COST_FORMS)}")
     aloc = root.at("agents")
     agents = _record(Agents, _mapping(data.get("agents"), aloc, "households, firms"), aloc)
     _check_rules(agents, aloc)
@@ -1159,9 +1196,7 @@ def _base_type(tp):
 
 
 def _as_dict(obj, skip=()) -> dict:
-    hints = _hints(type(obj))
-    return {_TO_KEY.get(f.name, f.name): _plain(getattr(obj, f.name), _base_type(hints[f.name]))
-            for f in dataclasses.fields(obj) if f.name not in skip}
+    return {key: _plain(getattr(obj, name), tp) for name, key, tp in _dict_plan(type(obj), skip)}
 
 
 def scenario_to_dict(scenario: Scenario) -> dict:

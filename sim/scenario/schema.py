@@ -23,6 +23,7 @@ MIGRATION_RULES = ("logit", "replicator", "none")
 RESOLUTIONS = ("aggregate", "agents")
 FIRM_DYNAMICS = ("free_entry", "entry_exit")
 DRIFT_RULES = ("persist", "decay", "stop")
+TRADE_COST_FORMS = ("power", "exponential")
 
 
 def _f(default: Any = MISSING, unit: str = "", doc: str = "",
@@ -383,6 +384,16 @@ class Parameters:
     reference_cost: float = _f(
         100.0, "CNY per tonne",
         "c_0: generalized freight cost at which trade costs bend from 1 to the power law.")
+    trade_cost_form: str = _f(
+        "power", "",
+        "Form of iceberg trade costs in generalized freight cost c: `power` "
+        "τ = (1 + c/c_0)^ψ [N3] or `exponential` τ = exp(a·c/c_0) [N3e] (racetrack economies; "
+        "Akamatsu, Takayama & Ikeda 2012).",
+        choices=TRADE_COST_FORMS)
+    trade_cost_rate: float = _f(
+        0.33, "per c_0 of cost",
+        "a: rate of exponential trade costs τ = exp(a·c/c_0) (`trade_cost_form: exponential`); "
+        "the default equals ψ, so both forms have the same slope at zero cost.")
     value_of_time_freight: float = _f(5.0, "CNY per tonne-hour", "v_F: value of time of freight.")
     value_of_time_passenger: float = _f(30.0, "CNY per hour", "v_P: value of time of passengers.")
     agglomeration: float = _f(

@@ -17,6 +17,8 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
+import threading
 import time
 import uuid
 import warnings
@@ -161,9 +163,61 @@ def _pin_blas_threads() -> None:
         _BLAS_LIMIT.append(threadpool_limits(limits=1))
 
 
+PARENT_POLL_S = 0.5
+"""Seconds between two looks at the parent process by the portable watcher thread."""
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _watch_parent(parent: int, poll: float) -> None:
+    """Exit this process once ``parent`` is no longer its parent (it died; we were re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(poll)
+    os._exit(1)
+
+
+def _die_with_parent() -> str:
+    """Make this worker process end when the process that started it dies, even by SIGKILL.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (through ``ctypes``): the kernel kills the
+    worker when its parent's thread that started it exits, so no worker outlives a killed
+    sweep (a pool is used and closed by the thread that opened it). Elsewhere, or if prctl is
+    unavailable, a daemon thread checks ``os.getppid()`` every ``PARENT_POLL_S`` seconds and
+    exits the process when the parent has changed. Either way, a parent that died before this
+    ran is noticed at once.
+
+    Returns
+    -------
+    str
+        ``"prctl"`` or ``"poll"``: the mechanism in use.
+    """
+    proc = multiprocessing.parent_process()  # the pool's process, known to the spawned child
+    parent = proc.pid if proc is not None and proc.pid else os.getppid()
+    how = "poll"
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
+                how = "prctl"
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent is already gone
+        os._exit(1)
+    if how == "poll":
+        threading.Thread(target=_watch_parent, args=(parent, PARENT_POLL_S), daemon=True,
+                         name="sim-parent-watch").start()
+    return how
+
+
 def _init_pool_worker(shared: SharedInputs) -> None:
-    """Pool initializer: Ctrl-C is the parent's to handle (no worker tracebacks)."""
+    """Pool initializer: Ctrl-C is the parent's to handle; the worker dies with its parent.
+
+    No worker tracebacks on Ctrl-C; :func:`_die_with_parent` ends the worker when the sweep's
+    process is killed.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     _install_shared(shared)
 
 

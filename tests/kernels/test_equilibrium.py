@@ -200,3 +200,47 @@ def test_firm_mode_accounting(seed, N, K):
     X = trade_flows(r, dataclasses.replace(inp, firm_count=M, firm_index=Z))
     np.testing.assert_allclose(X.sum(axis=0), r.expenditure, rtol=1e-10)
     np.testing.assert_allclose(X.sum(axis=1)[intern], r.revenue[intern], rtol=1e-10)
+
+
+@given(seed=st.integers(0, 2**31), N=st.integers(2, 7), K=st.integers(1, 4),
+       n_ext=st.integers(0, 2), firms=st.booleans(), extra=st.booleans())
+def test_prepared_map_equals_evaluate(seed, N, K, n_ext, firms, extra):
+    """The solver's prepared map (internal unknowns, sectors in group order) is [E1]-[E12]."""
+    from dataclasses import replace
+
+    from sim.kernels.equilibrium import _evaluate, _Map
+
+    n_ext = min(n_ext, N - 1)
+    inp = random_inputs(seed, N, K, n_ext, 0.25, nontraded=True)
+    rng = np.random.default_rng(seed + 1)
+    if firms:
+        M = rng.uniform(0.0, 1.0, (N, K)) * (rng.random((N, K)) < 0.8)
+        inp = replace(inp, firm_count=M, firm_index=M * rng.uniform(0.5, 2.0, (N, K)))
+    if extra:
+        inp = replace(inp, extra_demand=rng.uniform(0.0, 0.5, (N, K)))
+    ext = ~inp.internal
+    kappa = float(inp.sector_elasticity)
+    x = rng.normal(0.0, 0.3, (N, K))
+    phi = _Map(inp, ext, kappa)
+    z = phi.pack(x)
+    np.testing.assert_array_equal(phi.unpack(z, x), x)
+    expected = _evaluate(x, inp, ext, kappa)[-1]
+    got = phi.unpack(phi(z), x)
+    np.testing.assert_allclose(got[~ext], expected[~ext], rtol=1e-12, atol=1e-12)
+
+
+@given(seed=st.integers(0, 2**31), N=st.integers(2, 6), K=st.integers(1, 4),
+       n_ext=st.integers(0, 2))
+def test_trade_matrix_is_dense_flows_summed(seed, N, K, n_ext):
+    """trade_matrix (one product per trade-cost group) = trade_flows summed over sectors."""
+    from sim.kernels.equilibrium import trade_matrix
+
+    n_ext = min(n_ext, N - 1)
+    inp = random_inputs(seed, N, K, n_ext, 0.25, nontraded=True)
+    r = solve_equilibrium(inp, tol=1e-10, max_iter=50_000)
+    X = trade_flows(r, inp)
+    sel = np.random.default_rng(seed).random(K) < 0.7
+    np.testing.assert_allclose(trade_matrix(r, inp, sel), X[:, :, sel].sum(axis=2),
+                               rtol=1e-12, atol=1e-12 * X.max())
+    np.testing.assert_allclose(trade_matrix(r, inp), X.sum(axis=2), rtol=1e-12,
+                               atol=1e-12 * X.max())

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
 from sim.kernels.network import (
+    exponential_trade_costs,
     link_generalized_cost,
     multimodal_graph,
     reachable,
@@ -412,6 +413,57 @@ def test_trade_costs_rejects_bad_costs(gc):
         trade_costs(np.array(gc), psi=0.33, c0=1.0)
 
 
+@given(st.lists(gc_values, min_size=1, max_size=30), psis, c0s)
+def test_exponential_trade_costs_properties(values, rate, c0):
+    gc = np.array(values)
+    tau = exponential_trade_costs(gc, rate=rate, c0=c0)
+    assert tau.shape == gc.shape
+    assert not np.any(np.isnan(tau))
+    assert np.all(tau >= 1.0)
+    assert np.all(tau[gc == 0.0] == 1.0)
+    assert np.all(np.isinf(tau[np.isinf(gc)]))  # unreachable stays unreachable, also rate 0
+    ordered = tau[np.argsort(gc, kind="stable")]
+    assert np.all(ordered[1:] >= ordered[:-1])
+
+
+def test_exponential_trade_costs_values_and_geometric_freeness():
+    gc = shortest_path_costs(4, [0, 1], [1, 2], [ROAD, ROAD], [3.0, 3.0], [0.0])
+    tau = exponential_trade_costs(gc, rate=0.5, c0=2.0)
+    np.testing.assert_allclose(tau[0, 1], np.exp(0.75), rtol=1e-15)
+    np.testing.assert_allclose(tau[0, 2], np.exp(1.5), rtol=1e-15)
+    assert np.isinf(tau[0, 3]) and np.all(np.diag(tau) == 1.0)
+    # freeness decays geometrically in path cost: phi(2 links) = phi(1 link)**2
+    phi = trade_freeness(tau, 5.0)
+    np.testing.assert_allclose(phi[0, 2], phi[0, 1] ** 2, rtol=1e-14)
+    assert phi[0, 3] == 0.0
+    # rate 0: no trade costs between reachable pairs; overflow: tau = inf, no NaN, no warning
+    np.testing.assert_array_equal(exponential_trade_costs(gc, rate=0.0, c0=1.0)[0, :3], 1.0)
+    assert np.isinf(exponential_trade_costs(np.array([1e6]), rate=1.0, c0=1.0)[0])
+
+
+def test_exponential_and_power_forms_share_the_slope_at_zero_cost():
+    c = np.array([0.0, 1e-7])
+    for tau in (exponential_trade_costs(c, rate=0.33, c0=10.0),
+                trade_costs(c, psi=0.33, c0=10.0)):
+        assert (tau[1] - tau[0]) / 1e-7 == pytest.approx(0.033, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"rate": -0.1, "c0": 1.0}, {"rate": 0.3, "c0": 0.0}, {"rate": np.inf, "c0": 1.0},
+     {"rate": np.nan, "c0": 1.0}],
+)
+def test_exponential_trade_costs_rejects_bad_parameters(kwargs):
+    with pytest.raises(ValueError):
+        exponential_trade_costs(np.array([1.0]), **kwargs)
+
+
+@pytest.mark.parametrize("gc", [[-1.0], [np.nan]])
+def test_exponential_trade_costs_rejects_bad_costs(gc):
+    with pytest.raises(ValueError):
+        exponential_trade_costs(np.array(gc), rate=0.33, c0=1.0)
+
+
 @given(
     st.lists(
         st.one_of(st.just(1.0), st.just(np.inf), st.floats(min_value=1.0, max_value=1e300)),
@@ -577,3 +629,26 @@ def test_blocked_symmetric_minimum_equals_whole_matrix(block):
     want = np.minimum(a, a.T)
     _symmetric_min_inplace(a, block)
     assert np.array_equal(a, want)
+
+
+@given(seed=st.integers(0, 2**31), P=st.integers(2, 7))
+@settings(max_examples=25, deadline=None)
+def test_link_paths_kept_and_reused_give_link_volumes(seed, P):
+    """Trees from every place, computed once, carry any flows exactly as link_volumes does."""
+    from sim.kernels.network import assign_flows, link_paths, link_volumes
+
+    rng = np.random.default_rng(seed)
+    n = rng.integers(P - 1, 3 * P)
+    lf, lt = rng.integers(0, P, n), rng.integers(0, P, n)
+    lm = rng.integers(0, 2, n)
+    cost = rng.uniform(1, 10, n)
+    tc = rng.uniform(0, 3, 2)
+    paths = link_paths(P, lf, lt, lm, cost, tc)
+    for _ in range(2):
+        od = rng.uniform(0, 1, (2, P, P)) * (rng.random((2, P, P)) < 0.6)
+        np.testing.assert_allclose(assign_flows(paths, od),
+                                   link_volumes(P, lf, lt, lm, cost, tc, od),
+                                   rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(assign_flows(paths, od[0]),
+                                   link_volumes(P, lf, lt, lm, cost, tc, od[0]),
+                                   rtol=1e-14, atol=1e-14)
