@@ -2,10 +2,16 @@
 
 Run with ``pytest benchmarks/bench_scale.py --benchmark-only``. Kernel benchmarks report, in
 ``extra_info``, the bytes they stream and the fraction of the streaming bandwidth this machine
-reaches in the same run (a large array sum), so that speeds on noisy machines are read as
-ratios measured side by side.
+reaches in the same run, so that speeds on noisy machines are read as ratios measured side by
+side. Two references: a large array sum (``sum_gbs``) and a plain float64 matrix-vector product
+``A @ x`` at the same size and thread count (``matvec_gbs``, what BLAS streams at best), timed
+alternately with the kernel (round by round, medians). ``stream_fraction`` is against the larger
+of the two; ``cpu_matvec_fraction`` is the same ratio from CPU time (for one thread on a loaded
+machine). ``threads`` sets BLAS (threadpoolctl) and numba threads alike: 1 is what every sweep
+worker uses. The table in docs/performance.md comes from these numbers.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,6 +22,7 @@ import numpy as np
 import pytest
 
 import sim
+from sim.kernels import dense
 from sim.kernels.equilibrium import market_access, price_index_power
 from sim.kernels.households import continuum_step, status_probabilities
 from sim.kernels.migration import (
@@ -28,6 +35,8 @@ from sim.kernels.migration import (
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [500, 2000]
+KERNEL_SIZES = [2000, 5000, 10000]  # 10,000 places: 800 MB per float64 matrix
+THREADS = [1, 2]
 
 
 def _stream_gbs(n_bytes=400_000_000, repeats=3):
@@ -41,6 +50,66 @@ def _stream_gbs(n_bytes=400_000_000, repeats=3):
     return n_bytes / best / 1e9
 
 
+@contextlib.contextmanager
+def _threads(n):
+    """BLAS and numba both at ``n`` threads (as sweep workers pin them at 1)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _side_by_side(fns, rounds=9):
+    """Median seconds of each function, timed in turn round by round (same load for all).
+
+    Returns wall-clock medians under the names of ``fns`` and CPU-time medians
+    (``time.process_time``: all threads of the process) under ``name + "_cpu"``; on a loaded
+    machine the CPU time of a one-thread call is its running time without the waits.
+    """
+    times = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
+    for f in fns.values():
+        f()  # warm-up (and numba compilation)
+    for _ in range(rounds):
+        for name, f in fns.items():
+            c, t = time.process_time(), time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    out = {name: float(np.median(ts)) for name, ts in times.items()}
+    out.update({name + "_cpu": float(np.median(ts)) for name, ts in cpu.items()})
+    return out
+
+
+_MATRICES = {}
+
+
+def _matrix(n):
+    """A dense (n, n) float64 matrix of positive entries (cached: 10,000^2 takes a second)."""
+    if n not in _MATRICES:
+        _MATRICES.clear()
+        _MATRICES[n] = np.random.default_rng(n).uniform(0.0, 1.0, (n, n))
+    return _MATRICES[n]
+
+
+def _report(benchmark, streamed, med, name, matvec_bytes):
+    """GB/s of ``name`` and its fractions of the references, from :func:`_side_by_side`."""
+    gbs = streamed / med[name] / 1e9
+    mv = matvec_bytes / med["matvec"] / 1e9
+    sm = _stream_gbs()
+    cpu_gbs = streamed / med[name + "_cpu"] / 1e9
+    cpu_mv = matvec_bytes / med["matvec_cpu"] / 1e9
+    benchmark.extra_info.update(
+        streamed_gb=streamed / 1e9, seconds=med[name], gb_per_s=gbs, matvec_gbs=mv,
+        sum_gbs=sm, matvec_fraction=gbs / mv, sum_fraction=gbs / sm,
+        stream_fraction=gbs / max(mv, sm), cpu_seconds=med[name + "_cpu"],
+        cpu_gb_per_s=cpu_gbs, cpu_matvec_gbs=cpu_mv, cpu_matvec_fraction=cpu_gbs / cpu_mv)
 def _child_cpu():
     """CPU seconds (user + system) of the finished child processes of this process so far."""
     import resource
@@ -137,20 +206,72 @@ def test_migration_year(benchmark, n, method):
                                 stream_fraction=gbs / _stream_gbs())
 
 
-@pytest.mark.parametrize("n_sectors", [1, 10])
-@pytest.mark.parametrize("n", SIZES)
-def test_trade_products(benchmark, n, n_sectors):
-    """The equilibrium's two trade products per evaluation (price indices, market access)."""
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("path", ["compiled", "numpy"])
+@pytest.mark.parametrize("n", KERNEL_SIZES)
+def test_migration_year_bandwidth(benchmark, n, path, threads):
+    """A migration year from the cached kernel E: two passes over E (with the external parts).
+
+    ``numpy``: the same function with the compiled products switched off (BLAS mat-vecs and
+    the (N, n_ext) gathers of E).
+    """
+    rng = np.random.default_rng(n + 1)
+    E = _matrix(n)  # entries of exp(-kappa) lie in (0, 1]: any such matrix streams alike
+    u = rng.uniform(0.0, 1.0, n)
+    L = rng.uniform(0.1, 2.0, n)
+    ext = np.zeros(n, bool)
+    ext[: max(1, n // 50)] = True
+    x = rng.uniform(size=n)
+    old = dense.MIN_PLACES
+    dense.MIN_PLACES = old if path == "compiled" else 10**12
+
+    def step():
+        return logit_flow_totals(E, u, L, 0.5 * L, reconsider_share=0.1, hukou_factor=0.7,
+                                 external=ext)["inflow"]
+    try:
+        with _threads(threads):
+            med = _side_by_side({"step": step, "matvec": lambda: E @ x})
+            benchmark.pedantic(step, rounds=5, iterations=1, warmup_rounds=1)
+    finally:
+        dense.MIN_PLACES = old
+    _report(benchmark, 2 * E.nbytes, med, "step", E.nbytes)
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_sectors", [1, 2, 4, 10])
+@pytest.mark.parametrize("n", KERNEL_SIZES)
+def test_trade_products(benchmark, n, n_sectors, dtype, threads):
+    """The equilibrium's two trade products per evaluation (price indices, market access).
+
+    One trade-cost group of ``n_sectors`` sectors: each product reads the (N, N) freeness once
+    for all of them. float32: freeness stored in single precision (half the bytes), float64
+    sums. ``blas_s`` in extra_info: the same products by numpy/BLAS (float64), side by side.
+    """
     rng = np.random.default_rng(1)
-    T = rng.uniform(0.0, 1.0, (1, n, n))
+    T = _matrix(n)[None]
+    if dtype == "float32":
+        T = T.astype(np.float32)
     group = np.zeros(n_sectors, dtype=np.int64)
     x = rng.uniform(0.1, 1.0, (n, n_sectors))
+    v = rng.uniform(size=n)
+    T64 = _matrix(n)
 
     def products():
         price_index_power(x, T, group)
         return market_access(x, T, group)
 
-    benchmark.pedantic(products, rounds=5, iterations=1, warmup_rounds=1)
-    streamed = 2 * T.nbytes
-    gbs = streamed / benchmark.stats.stats.median / 1e9
-    benchmark.extra_info.update(gb_per_s=gbs, stream_fraction=gbs / _stream_gbs())
+    def blas():
+        T64.T @ x
+        return T64 @ x
+
+    with _threads(threads):
+        fns = {"products": products, "matvec": lambda: T64 @ v}
+        if n <= 5000:
+            fns["blas"] = blas
+        med = _side_by_side(fns)
+        benchmark.pedantic(products, rounds=5, iterations=1, warmup_rounds=1)
+    _report(benchmark, 2 * T.nbytes, med, "products", T64.nbytes)
+    if "blas" in med:
+        benchmark.extra_info.update(blas_s=med["blas"],
+                                    speedup_vs_blas=med["blas"] / med["products"])

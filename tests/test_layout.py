@@ -3,8 +3,8 @@
 The table (between the ``layout-table`` markers) is the single source of truth: each unit may
 import only the units its row names. The checker walks every module with ``ast`` (imports inside
 functions count as well), maps each ``sim.*`` import to its unit and reports imports that break
-the table, third-party imports that a row forbids (kernels: numpy and scipy only; Mesa only in
-the engine) and import circles between modules.
+the table, third-party imports that a row forbids (kernels: numpy and scipy only, and numba in
+``sim.kernels.dense``; Mesa only in the engine) and import circles between modules.
 """
 
 from __future__ import annotations
@@ -114,7 +114,10 @@ def check_layout(pkg_root: Path, doc: Path = DOC) -> list[str]:
                     graph[name].add(target)
             elif root == "mesa" and unit not in ("sim.engine", "sim.cli", "sim._testing"):
                 problems.append(f"{where}: {unit} may not import Mesa")
-            elif unit == "sim.kernels" and root not in STDLIB | {"numpy", "scipy", "__future__"}:
+            elif root == "numba" and name != "sim.kernels.dense":
+                problems.append(f"{where}: numba only in sim.kernels.dense, not in {name}")
+            elif unit == "sim.kernels" and root not in STDLIB | {"numpy", "scipy", "numba",
+                                                                 "__future__"}:
                 problems.append(f"{where}: kernels may import numpy and scipy only, not {target}")
     # import circles between modules (a package importing its own submodules is not a circle
     # unless a submodule imports the package back)
@@ -196,5 +199,7 @@ def test_layout_check_fails_on_a_planted_circle_and_third_party(tmp_path):
     assert any(p.startswith("import circle") for p in problems), problems
     problems = _plant(tmp_path, "kernels/migration.py", "import pandas  # noqa")
     assert any("kernels may import numpy and scipy only" in p for p in problems), problems
+    problems = _plant(tmp_path, "kernels/migration.py", "import numba  # noqa")
+    assert any("numba only in sim.kernels.dense" in p for p in problems), problems
     problems = _plant(tmp_path, "results/folder.py", "import mesa  # noqa")
     assert any("may not import Mesa" in p for p in problems), problems

@@ -469,3 +469,13 @@ def test_sweep_workers_pin_blas_to_one_thread():
             "print(max([i['num_threads'] for i in threadpool_info()] or [1]))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "1"
+
+
+def test_sweep_workers_pin_numba_to_one_thread():
+    """numba's pool (compiled products of sim.kernels.dense) too, loaded before or after."""
+    for before in ("", "import numba; "):
+        code = (before + "import sim.sweep.execute as x; x._install_shared(x.SharedInputs({})); "
+                "import numba; print(numba.get_num_threads())")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+        assert r.stdout.strip() == "1", before

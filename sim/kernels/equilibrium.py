@@ -19,6 +19,7 @@ import numpy as np
 
 from sim._types import FLOAT
 from sim.errors import ConvergenceError
+from sim.kernels.dense import thin_product
 
 __all__ = [
     "partner_trade",
@@ -208,8 +209,9 @@ def price_index_power(supply, freeness, group):
     ----------
     supply : ndarray, shape (N, K)
         S_nk = M_nk p_nk**(1-sigma_k): firm mass times mill price to the power 1 - sigma.
-    freeness : ndarray, shape (G, N, N)
-        T_g = tau**(1-sigma) per trade-cost group.
+    freeness : ndarray, shape (G, N, N), float64 or float32
+        T_g = tau**(1-sigma) per trade-cost group (float32: half the bytes to stream, summed
+        in float64; see docs/performance.md).
     group : ndarray of int, shape (K,)
         Group of each sector; -1 for non-traded (T = identity).
 
@@ -254,14 +256,18 @@ def _group_columns(key: bytes) -> tuple:
 
 
 def _apply_freeness(x, freeness, group, *, transpose):
-    """T_g^T x (price indices) or T_g x (market access) per trade-cost group; -1: identity."""
+    """T_g^T x (price indices) or T_g x (market access) per trade-cost group; -1: identity.
+
+    All sectors of a group in one pass over T_g (:func:`sim.kernels.dense.thin_product`:
+    compiled from ``dense.MIN_PLACES`` places for groups of two or more sectors or float32
+    T_g, numpy/BLAS otherwise); float64 sums either way.
+    """
     out = np.empty_like(x)
     for g, ks in _group_columns(np.asarray(group, dtype=np.int64).tobytes()):
         if g < 0:
             out[:, ks] = x[:, ks]
         else:
-            T = freeness[g].T if transpose else freeness[g]
-            out[:, ks] = T @ x[:, ks]
+            out[:, ks] = thin_product(freeness[g], x[:, ks], transpose=transpose)
     return out
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.kernels.dense import thin_product, uses_compiled
+
 __all__ = ["replicator_step", "logit_flows", "logit_probabilities", "migration_costs",
            "size_weights", "utility", "logit_kernel", "logit_weights", "logit_flow_totals",
            "migration_table"]
@@ -358,11 +360,14 @@ def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, exter
 
     exactly the row and column sums of :func:`logit_flows` /
     :func:`sim.kernels.households.continuum_step` (tested against them), at the cost of two
-    matrix-vector products and no N x N temporaries.
+    matrix-vector products and no N x N temporaries. From ``dense.MIN_PLACES`` places on (with
+    external places), each product also carries the external column (u and a restricted to
+    external places) in the same pass over E (:func:`sim.kernels.dense.thin_product`), so a
+    year reads E exactly twice.
 
     Parameters
     ----------
-    E : ndarray, shape (N, N)
+    E : ndarray, shape (N, N), float64 (or float32)
         Migration kernel (:func:`logit_kernel`).
     u : ndarray, shape (N,)
         Logit weights.
@@ -382,21 +387,47 @@ def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, exter
         for inclusive values) and ``a`` (origin factors, for flow tables).
     """
     s = reconsider_share
-    Eu = E @ u
+    ext = np.asarray(external, dtype=bool)
+    if ext.any() and uses_compiled(E, 2):
+        return _flow_totals_fused(E, u, reg, unreg, s, hukou_factor, ext)
+    DU, DR, out_U, out_R, a = _origin_factors(thin_product(E, u), u, reg, unreg, s,
+                                               hukou_factor)
+    inflow = u * (thin_product(E, a, transpose=True) - a)
+    ext_in = u * (a[ext] @ E[ext]) if ext.any() else np.zeros_like(u)
+    ext_out = a * (E[:, ext] @ u[ext]) if ext.any() else np.zeros_like(u)
+    return {"out_reg": out_R, "out_unreg": out_U, "inflow": inflow,
+            "ext_net": ext_in - ext_out, "D_reg": DR, "D_unreg": DU, "a": a}
+
+
+def _origin_factors(Eu, u, reg, unreg, s, h):
+    """Normalisers, outflows and origin factors of [D1], [H1] from E u (elementwise)."""
     DU = Eu
-    DR = hukou_factor * (Eu - u) + u
+    DR = h * (Eu - u) + u
     okU, okR = DU > 0, DR > 0
     aU = np.divide(s * unreg, DU, out=np.zeros_like(DU), where=okU)
-    aR = np.divide(s * reg * hukou_factor, DR, out=np.zeros_like(DR), where=okR)
+    aR = np.divide(s * reg * h, DR, out=np.zeros_like(DR), where=okR)
     out_U = np.where(okU, s * unreg * (1.0 - np.divide(u, DU, out=np.zeros_like(DU),
                                                         where=okU)), 0.0)
     out_R = np.where(okR, s * reg * (1.0 - np.divide(u, DR, out=np.zeros_like(DR),
                                                       where=okR)), 0.0)
-    a = aU + aR
-    inflow = u * (E.T @ a - a)
-    ext = np.asarray(external, dtype=bool)
-    ext_in = u * (a[ext] @ E[ext]) if ext.any() else np.zeros_like(u)
-    ext_out = a * (E[:, ext] @ u[ext]) if ext.any() else np.zeros_like(u)
+    return DU, DR, out_U, out_R, aU + aR
+
+
+def _flow_totals_fused(E, u, reg, unreg, s, h, ext):
+    """:func:`logit_flow_totals` in two passes over E (large N with external places).
+
+    Pass 1 reads E once for ``E u`` and the external part ``E[:, ext] u[ext]`` (columns u and
+    u 1[ext]); pass 2 reads it once for ``E^T a`` and ``E[ext]^T a[ext]``. No (N, n_ext)
+    copies of E and no other N x N temporaries.
+    """
+    u = np.asarray(u, dtype=float)
+    mask = ext.astype(float)
+    P = thin_product(E, np.stack([u, u * mask], axis=1))
+    DU, DR, out_U, out_R, a = _origin_factors(P[:, 0], u, reg, unreg, s, h)
+    Q = thin_product(E, np.stack([a, a * mask], axis=1), transpose=True)
+    inflow = u * (Q[:, 0] - a)
+    ext_in = u * Q[:, 1]
+    ext_out = a * P[:, 1]
     return {"out_reg": out_R, "out_unreg": out_U, "inflow": inflow,
             "ext_net": ext_in - ext_out, "D_reg": DR, "D_unreg": DU, "a": a}
 

@@ -156,11 +156,19 @@ _BLAS_LIMIT = []
 
 
 def _pin_blas_threads() -> None:
-    """One BLAS/OpenMP thread in this process (threadpoolctl), kept for the process's life."""
+    """One BLAS/OpenMP thread in this process (threadpoolctl), kept for the process's life.
+
+    numba's thread pool (the compiled products of ``sim.kernels.dense``) is pinned likewise:
+    through ``NUMBA_NUM_THREADS`` if numba is not loaded yet, else ``numba.set_num_threads``.
+    """
     if not _BLAS_LIMIT:
         from threadpoolctl import threadpool_limits
 
         _BLAS_LIMIT.append(threadpool_limits(limits=1))
+        if "numba" in sys.modules:
+            sys.modules["numba"].set_num_threads(1)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
 PARENT_POLL_S = 0.5
