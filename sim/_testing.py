@@ -16,6 +16,8 @@ road, rail and HSR by size), and a few external partners reached by sea.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
@@ -428,3 +430,105 @@ def calibrated_toy(path) -> Scenario:
                    for p in sc.region.places)
     return dataclasses.replace(sc, calibrate=True,
                                region=dataclasses.replace(sc.region, places=places))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, MB (``VmHWM``; NaN off Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def scale_probe(n_places: int, n_sectors: int, *, years: int = 1, calibrate: bool = False,
+                seed: int = 1, log=None) -> dict:
+    """Time and memory of a run over :func:`synthetic_country` by phase (scale benchmarks).
+
+    Meant to run alone in a fresh process (peak RSS is the process's). Phases, wall and CPU
+    seconds (``time.process_time``): ``build`` (region and scenario), ``calibrate`` (if asked),
+    ``network`` (shortest paths, trade freeness, migration kernel: the first year's network
+    matrices), ``first_step`` (the first year without the network), ``steps`` (each later
+    year), ``tables`` (the recorder's tidy tables). Also peak RSS (MB) after each phase and the
+    sizes (MB) of the (N, N) arrays held. ``log(phase, numbers)``, if given, is called after
+    each phase and year.
+    """
+    import time
+
+    from sim.engine.calibrate import calibrate as calibrator
+    from sim.engine.model import SimModel
+
+    out: dict = {"n_places": n_places, "n_sectors": n_sectors, "years": years,
+                 "calibrate": calibrate}
+
+    def clock():
+        return time.perf_counter(), time.process_time()
+
+    def lap(name, t0):
+        w, c = clock()
+        out[name] = {"wall_s": w - t0[0], "cpu_s": c - t0[1], "peak_rss_mb": peak_rss_mb()}
+        if log is not None:
+            log(name, out[name])
+        return clock()
+
+    t = clock()
+    start = t
+    sc = synthetic_country_scenario(n_places, n_sectors, seed=seed, years=years)
+    t = lap("build", t)
+    if calibrate:
+        sc = calibrator(sc)[0]
+        t = lap("calibrate", t)
+    model = SimModel(sc)
+    model.equilibrium_inputs()  # builds and caches the network matrices of the first year
+    t = lap("network", t)
+    net = model.network.get(model.equilibrium_inputs()[1].links)
+    out["matrices_mb"] = {f.name: getattr(net, f.name).nbytes / 2**20
+                          for f in dataclasses.fields(net)
+                          if isinstance(getattr(net, f.name), np.ndarray)
+                          and getattr(net, f.name).ndim >= 2}
+    model.step()
+    t = lap("first_step", t)
+    steps = []
+    while not model.done:
+        model.step()
+        w, c = clock()
+        steps.append((w - t[0], c - t[1]))
+        if log is not None:
+            log("step", {"wall_s": steps[-1][0], "cpu_s": steps[-1][1],
+                         "peak_rss_mb": peak_rss_mb()})
+        t = (w, c)
+    out["steps"] = {"wall_s": [s[0] for s in steps], "cpu_s": [s[1] for s in steps],
+                    "peak_rss_mb": peak_rss_mb()}
+    out["iterations"] = model.recorder.iterations[:model.recorder.n_recorded].tolist()
+    t = clock()
+    rec = model.recorder
+    tables = (rec.place_frame(), rec.sector_frame(), rec.migration_frame())
+    t = lap("tables", t)
+    out["table_rows"] = [0 if x is None else len(x) for x in tables]
+    del tables
+    model.release()
+    w, c = clock()
+    out["total"] = {"wall_s": w - start[0], "cpu_s": c - start[1], "peak_rss_mb": peak_rss_mb()}
+    return out
+
+
+def naive_migration_table(E, u, a, *, top_k=20, min_flow=1e-6):
+    """Reference for :func:`sim.kernels.migration.migration_table` above its dense size.
+
+    The whole flow matrix ``F = a E u`` (diagonal 0) and a full partition of every row: each
+    origin's ``top_k`` largest flows of at least ``min_flow``, sorted by (origin, destination).
+    """
+    F = a[:, None] * E * u[None, :]
+    np.fill_diagonal(F, 0.0)
+    k = min(top_k, len(u) - 1)
+    idx = np.argpartition(F, -k, axis=1)[:, -k:]
+    v = np.take_along_axis(F, idx, axis=1).ravel()
+    o = np.repeat(np.arange(len(u)), k)
+    d = idx.ravel()
+    keep = v >= min_flow
+    o, d, v = o[keep], d[keep], v[keep]
+    order = np.lexsort((d, o))
+    return o[order], d[order], v[order]

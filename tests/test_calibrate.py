@@ -111,6 +111,42 @@ def test_amenity_fixed_point_solves_a_two_place_logit_by_hand():
     assert np.exp(eps * (x[0] - x[1])) == pytest.approx(3.0, rel=1e-9)
 
 
+def test_flow_totals_equal_the_dense_flow_matrix():
+    """Oracle: the calibration's kernel flow totals equal the dense logit flow matrix's sums."""
+    from types import SimpleNamespace
+
+    from sim.engine.calibrate import _flow_totals
+    from sim.kernels.households import continuum_step, status_probabilities
+    from sim.kernels.migration import logit_kernel, migration_costs, size_weights, utility
+
+    rng = np.random.default_rng(5)
+    N = 30
+    c = rng.uniform(10, 400, (N, N))
+    c = (c + c.T) / 2
+    c[rng.random((N, N)) < 0.05] = np.inf
+    np.fill_diagonal(c, 0.0)
+    ext = np.zeros(N, bool)
+    ext[-3:] = True
+    kappa = migration_costs(c, fixed=1.0, per_hour=0.01, value_of_time=30.0, external=ext,
+                            external_cost=2.0, distance_elasticity=1.0)
+    par = SimpleNamespace(amenity_elasticity=-0.3, migration_elasticity=2.0, hukou_cost=0.5,
+                          reconsider_share=0.1)
+    amen, V = rng.uniform(0.5, 2.0, N), rng.uniform(0.5, 3.0, N)
+    L = rng.uniform(0.1, 5.0, N)
+    reg_share = np.where(ext, 1.0, 0.6)
+    sizew = size_weights(L, size_elasticity=1.0, elasticity=2.0)
+    U = utility(V, amen, L, amenity_elasticity=-0.3) * sizew
+    PR, P = status_probabilities(U, kappa, elasticity=2.0, hukou_cost=0.5)
+    _, _, F = continuum_step(L * reg_share, L * (1 - reg_share), PR, P, reconsider_share=0.1,
+                             conversion=0.0, internal=np.ones(N, dtype=bool))
+    xi = np.flatnonzero(ext)
+    inflow, outflow, into = _flow_totals(amen, V, L, L, logit_kernel(kappa), reg_share, sizew,
+                                         par, cols=xi, internal=~ext)
+    assert np.allclose(inflow, F.sum(axis=0), rtol=1e-12, atol=1e-15)
+    assert np.allclose(outflow, F.sum(axis=1), rtol=1e-12, atol=1e-15)
+    assert np.allclose(into, F[np.ix_(~ext, xi)].sum(axis=0), rtol=1e-12, atol=1e-15)
+
+
 def test_amenity_root_newton_and_scipy_fallback():
     """The continuation's root finder: Newton (reusing a Jacobian across steps) where it
     converges, scipy's hybr where it does not."""

@@ -155,7 +155,7 @@ def test_link_capacity_congests_and_slows_traffic(base):
         m.step()
         _, _, net = m.equilibrium_inputs()
         i, j = m.static.place_index["core"], m.static.place_index["east"]
-        costs.append(net.freight_cost[i, j])
+        costs.append(-np.log(net.freeness[0, i, j]))  # falls as the freight cost rises
         vol = dict(m.link_volume)
         m.release()
     assert costs[1] > costs[0]

@@ -36,6 +36,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from sim.engine.model import SimModel
+from sim.engine.primitives import network_matrices
 from sim.errors import SimError
 from sim.rng import spawn_streams
 from sim.scenario.load import load_scenario
@@ -223,7 +224,10 @@ def ring_unit(scenario: Scenario) -> float:
     K = len(scenario.region.places)
     model = SimModel(scenario, end_year=scenario.time.start)
     try:
-        fc = model.equilibrium_inputs()[2].freight_cost
+        # a run keeps no cost matrices: build the year's freight costs from its links
+        links = model.equilibrium_inputs()[1].links
+        fc = network_matrices(model.static, links, scenario.parameters,
+                              kappa=False).freight_cost
     finally:
         model.release()
     i, j = np.indices((K, K))

@@ -27,8 +27,13 @@ from sim.engine.diagnose import attach
 from sim.engine.model import SimModel
 from sim.errors import ConvergenceError, NumericalError, SimError
 from sim.kernels.equilibrium import partner_trade, solve_equilibrium
-from sim.kernels.households import continuum_step, status_probabilities
-from sim.kernels.migration import size_weights, utility
+from sim.kernels.migration import (
+    logit_flow_totals,
+    logit_kernel,
+    logit_weights,
+    size_weights,
+    utility,
+)
 from sim.scenario.schema import Scenario, calibration_problem
 
 
@@ -100,6 +105,7 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
     ok = L[idx] > 0
     sel = idx[ok]
     kappa = net.migration_cost
+    E = net.migration_kernel if net.migration_kernel is not None else logit_kernel(kappa)
     reg_share = np.where(st.internal, par.hukou_share, 1.0)
     base_amen = prim.amenity.copy()
     mobile_pos = np.where(st.internal, L, 1.0)
@@ -134,15 +140,16 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
         amen = base_amen.copy()
         amen[sel] *= np.exp(lb)
         amen[xi] *= np.exp(lx)
-        F = _flow_matrix(amen, V, L, mobile_pos, kappa, reg_share, sizew, par)
-        r_int = (F[:, sel].sum(axis=0) - F[sel, :].sum(axis=1) - lam * T) / L[sel]
+        inflow, outflow, G = _flow_totals(amen, V, L, mobile_pos, E, reg_share, sizew, par,
+                                          cols=xi, internal=st.internal)
+        net = inflow[sel] - outflow[sel]
+        r_int = (net - lam * T) / L[sel]
         if len(xi):
-            G = F[np.ix_(st.internal, xi)].sum(axis=0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 r_ext = np.log(G / G.sum()) - np.log(target)
         else:
             r_ext = np.zeros(0)
-        return r_int, r_ext, F
+        return r_int, r_ext, net
 
     def fun(x, lam):
         lb, lx = unpack(x)
@@ -162,17 +169,22 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
     amen_x[xi] *= np.exp(lx)
     lb = _amenity_fixed_point(
         np.zeros(len(sel)),
-        lambda y: _gross_flows(y, amen_x, V, L, mobile_pos, kappa, reg_share, sel, par, sizew),
+        lambda y: _gross_flows(y, amen_x, V, L, mobile_pos, E, reg_share, sel, par, sizew),
         ifree, par.migration_elasticity)
     x = np.concatenate([lb[ifree], lx[xfree]])
     lams = [0.0] if not np.any(T) else [0.0, 0.25, 0.5, 0.75, 1.0]
     message, J = "", None
     for lam in lams:
+        r0 = fun(x, lam)
+        if not len(r0) or np.max(np.abs(r0)) <= 1e-3 * tol:
+            # the start solves it already: a Newton step would first build a finite-difference
+            # Jacobian (one flow evaluation per unknown, minutes at 3,000 places)
+            continue
         x_new, message, J = _solve_root(fun, x, lam, J)
         if np.all(np.isfinite(x_new)):
             x = x_new
     lb, lx = unpack(x)
-    r_int, r_ext, F = residuals(lb, lx, 1.0 if np.any(T) else 0.0)
+    r_int, r_ext, net_mig = residuals(lb, lx, 1.0 if np.any(T) else 0.0)
     err_m = float(np.max(np.abs(r_int))) if len(r_int) else 0.0
     err_s = float(np.max(np.abs(r_ext))) if len(r_ext) else 0.0
     if not np.isfinite(err_m) or err_m > tol or not np.isfinite(err_s) or err_s > 1e-6:
@@ -183,7 +195,6 @@ def _invert_amenities(sc, eq, inp, prim, net, st, idx, tol):
                                stage="amenity inversion",
                                residual=err_m if mig_bad else err_s,
                                tol=tol if mig_bad else 1e-6)
-    net_mig = F[:, sel].sum(axis=0) - F[sel, :].sum(axis=1)
     return lb, lx, net_mig, err_m, err_s, ext_ids
 
 
@@ -316,8 +327,9 @@ def _base_model(sc: Scenario, *, free_entry: bool = True) -> SimModel:
     par = sc.parameters
     if free_entry:
         par = dataclasses.replace(par, firm_dynamics="free_entry")
+    # the amenity inversion reads the migration costs kappa themselves
     return SimModel(dataclasses.replace(sc, policies=(), parameters=par, resolution="aggregate"),
-                    end_year=sc.time.start)
+                    end_year=sc.time.start, keep_kappa=True)
 
 
 def _solve_base(model: SimModel, sc: Scenario, wage0=None):
@@ -328,23 +340,40 @@ def _solve_base(model: SimModel, sc: Scenario, wage0=None):
     return eq, inp, prim, net, model.static
 
 
-def _flow_matrix(amen, V, L, mobile_pos, kappa, reg_share, sizew, par):
-    """Migration flows F_nm of one base year for amenities ``amen`` (all places) [D1], [H1]."""
-    U = utility(V, amen, mobile_pos, amenity_elasticity=par.amenity_elasticity) * sizew
-    PR, P = status_probabilities(U, kappa, elasticity=par.migration_elasticity,
-                                 hukou_cost=par.hukou_cost)
-    _, _, F = continuum_step(L * reg_share, L * (1 - reg_share), PR, P,
-                             reconsider_share=par.reconsider_share, conversion=0.0,
-                             internal=np.ones(len(L), dtype=bool))
-    return F
+def _flow_totals(amen, V, L, mobile_pos, E, reg_share, sizew, par, cols=None, internal=None):
+    """Gross migration flows of one base year for amenities ``amen`` [D1], [H1].
+
+    From the kernel E = exp(-kappa) by two matrix-vector products
+    (:func:`~sim.kernels.migration.logit_flow_totals`), no (N, N) temporary: the row and column
+    sums of the flow matrix F_nm (n != m) of the dense logit rule.
+
+    Returns
+    -------
+    inflow, outflow : ndarray, shape (N,)
+        sum_n F_nm and sum_m F_nm.
+    into : ndarray, shape (len(cols),)
+        sum over the ``internal`` origins n of F_nm for the places ``cols`` (external targets).
+    """
+    U = utility(V, amen, mobile_pos, amenity_elasticity=par.amenity_elasticity)
+    u, _ = logit_weights(U, sizew, elasticity=par.migration_elasticity)
+    N = len(L)
+    tot = logit_flow_totals(E, u, L * reg_share, L * (1 - reg_share),
+                            reconsider_share=par.reconsider_share,
+                            hukou_factor=float(np.exp(-par.hukou_cost)),
+                            external=np.zeros(N, dtype=bool))
+    into = np.zeros(0)
+    if cols is not None and len(cols):
+        origins = np.flatnonzero(internal)
+        into = u[cols] * (tot["a"][origins] @ E[np.ix_(origins, cols)])
+    return tot["inflow"], tot["out_reg"] + tot["out_unreg"], into
 
 
-def _gross_flows(log_b, base_amen, V, L, mobile_pos, kappa, reg_share, idx, par, sizew=1.0):
+def _gross_flows(log_b, base_amen, V, L, mobile_pos, E, reg_share, idx, par, sizew=1.0):
     """Gross inflows and outflows of internal places ``idx`` for log amenity shifts ``log_b``."""
     amen = base_amen.copy()
     amen[idx] = amen[idx] * np.exp(log_b)
-    F = _flow_matrix(amen, V, L, mobile_pos, kappa, reg_share, sizew, par)
-    return F.sum(axis=0)[idx], F.sum(axis=1)[idx]
+    inflow, outflow, _ = _flow_totals(amen, V, L, mobile_pos, E, reg_share, sizew, par)
+    return inflow[idx], outflow[idx]
 
 
 def _amenity_fixed_point(x0, flows, free, elasticity, *, damping=0.5, tol=1e-10,

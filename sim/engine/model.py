@@ -54,7 +54,6 @@ from sim.kernels.equilibrium import (
 from sim.kernels.households import status_probabilities
 from sim.kernels.migration import (
     logit_flow_totals,
-    logit_kernel,
     logit_weights,
     migration_table,
     size_weights,
@@ -62,7 +61,7 @@ from sim.kernels.migration import (
 )
 from sim.kernels.network import assign_flows, link_paths
 from sim.rng import spawn_streams
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import InnovationPolicy, Scenario
 
 #: The calibration function applied to a scenario given by path that asks for it
 #: (``calibrate: true``), as :func:`sim.engine.runner.run_scenario` does. Set by the
@@ -156,31 +155,41 @@ def productivity_grid(par, sigma):
 
 
 def _integrate(net, pairs, static):
-    """Network matrices with integration policies applied [P7]: tau_ab and kappa_ab scaled."""
+    """Network matrices with integration policies applied [P7]: tau_ab and kappa_ab scaled.
+
+    Only the matrices the run keeps are copied; the migration kernel gets
+    exp(-m kappa_ab) = exp(-kappa_ab)**m.
+    """
     freeness = net.freeness.copy()
-    kappa = net.migration_cost.copy()
+    kappa = None if net.migration_cost is None else net.migration_cost.copy()
+    E = None if net.migration_kernel is None else net.migration_kernel.copy()
     _, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
     for a, b, tf, mf, _ in pairs:
         for g, (sig, _scale) in enumerate(keys):
             freeness[g, a, b] *= tf ** (1.0 - sig)
             freeness[g, b, a] *= tf ** (1.0 - sig)
-        kappa[a, b] *= mf
-        kappa[b, a] *= mf
-    return dataclasses.replace(net, freeness=freeness, migration_cost=kappa)
+        for ab in ((a, b), (b, a)):
+            if kappa is not None:
+                kappa[ab] *= mf
+            if E is not None:
+                E[ab] = E[ab] ** mf
+    return dataclasses.replace(net, freeness=freeness, migration_cost=kappa,
+                               migration_kernel=E)
 
 
 def _innovation_factor(prim, net, par):
     """Productivity multipliers of innovation bases [P6]: exp(effect x spillover decay)."""
     if not prim.innovation:
         return 1.0
-    N = net.passenger_cost.shape[0]
+    N = net.freeness.shape[1]
     K = len(prim.innovation[0][1])
     log_f = np.zeros((N, K))
-    hours = net.passenger_cost / par.value_of_time_passenger \
-        if par.value_of_time_passenger > 0 else np.where(np.isfinite(net.passenger_cost), 0, np.inf)
+    vot = par.value_of_time_passenger
     for base, sectors, effect, spill, half in prim.innovation:
-        decay = np.where(np.isfinite(hours[base]),
-                         spill * np.exp(-np.log(2.0) * np.nan_to_num(hours[base], posinf=0.0)
+        cost = net.passenger_row(base)
+        hours = cost / vot if vot > 0 else np.where(np.isfinite(cost), 0, np.inf)
+        decay = np.where(np.isfinite(hours),
+                         spill * np.exp(-np.log(2.0) * np.nan_to_num(hours, posinf=0.0)
                                         / half), 0.0)
         decay[base] = 1.0
         log_f += effect * decay[:, None] * sectors[None, :]
@@ -258,6 +267,9 @@ class SimModel(MesaModel):
     calibrate : bool, optional
         Calibrate the base year before stepping. Default: when the scenario is given as a path
         (or with parameter overrides) and its file asks for it.
+    keep_kappa : bool, optional
+        Keep the (N, N) migration costs in the network matrices also for aggregate logit
+        migration, which steps with the kernel exp(-kappa) only (the calibration reads them).
     **parameters
         Overrides of the scenario's ``parameters:`` block (e.g. ``migration_elasticity=2.0``),
         validated like the file's.
@@ -265,7 +277,7 @@ class SimModel(MesaModel):
 
     def __init__(self, scenario: Scenario | str | Path, *, seed: int | None = None,
                  end_year: int | None = None, mobile0=None, calibrate: bool | None = None,
-                 **parameters):
+                 keep_kappa: bool = False, **parameters):
         scenario, do_calibrate = _resolve(scenario, parameters)
         if calibrate if calibrate is not None else do_calibrate:
             scenario = calibrator(scenario)[0]
@@ -287,8 +299,16 @@ class SimModel(MesaModel):
                                               scenario.agents.households)
         else:
             self.households = AggregateHouseholds(mob0, st.ag0, st.internal, par.hukou_share)
-        self.network = NetworkCache(st, par)
-        self._kernel = None  # (network matrices, exp(-kappa)) of the last migration year
+        logit = par.migration_rule == "logit"
+        # keep only the (N, N) matrices this run reads: the migration kernel exp(-kappa) for
+        # aggregate logit migration, kappa itself for agents; rows of passenger costs from
+        # innovation bases [P6]
+        self.network = NetworkCache(
+            st, par, costs=False, kappa=logit and (agents or keep_kappa),
+            kernel=logit and not agents,
+            passenger_sources=sorted({st.place_index[p.place] for p in scenario.policies
+                                      if isinstance(p, InnovationPolicy)}))
+        self._integrated = None  # (network matrices, integration pairs, integrated matrices)
         self._paths = None  # (freight network, its shortest-path trees) of the last year
         self._size_factor = None
         self.link_volume: dict = {}
@@ -422,8 +442,12 @@ class SimModel(MesaModel):
         net = self.network.get(prim.links)
         mobile, ag = self.mobile, self.agricultural
         density = mobile + ag
-        if prim.integration:
-            net = _integrate(net, prim.integration, st)
+        if prim.integration:  # integrated once per network and set of pairs
+            c = self._integrated
+            if c is None or c[0] is not net or c[1] != prim.integration:
+                self._integrated = c = (net, prim.integration,
+                                        _integrate(net, prim.integration, st))
+            net = c[2]
             pooled = density.copy()
             for a, b, _, _, pool in prim.integration:  # labour-market pooling      [P7]
                 pooled[a] += pool * density[b]
@@ -588,9 +612,7 @@ class SimModel(MesaModel):
         destinations of each origin (row blocks, no N x N temporary).
         """
         st, hh = self.static, self.households
-        if self._kernel is None or self._kernel[0] is not net:
-            self._kernel = (net, logit_kernel(net.migration_cost))
-        E = self._kernel[1]
+        E = net.migration_kernel
         eps = par.migration_elasticity
         if self._size_factor is None:
             self._size_factor = size_weights(st.size, size_elasticity=par.migration_size_elasticity,
@@ -662,7 +684,7 @@ class SimModel(MesaModel):
         if self.firms is not None:
             self.firms.release()
         self.network = None
-        self._kernel = None
+        self._integrated = None
         self._paths = None
         self.link_volume = {}
         self.last = None

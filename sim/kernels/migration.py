@@ -95,7 +95,7 @@ def utility(real_income, amenity, mobile, *, amenity_elasticity):
 
 
 def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, external_cost,
-                    distance_elasticity=0.0, allowed=None):
+                    distance_elasticity=0.0, allowed=None, origins=None):
     r"""Bilateral migration costs in log-utility units [D2].
 
     .. math:: \kappa_{nm} = \mathbb 1[n\ne m]\,\big(\kappa_0 + \kappa_1\, t_{nm}
@@ -125,10 +125,14 @@ def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, ex
         delta >= 0, the elasticity of migration flows with respect to (1 + travel time).
     allowed : ndarray of bool, shape (N,), optional
         Places that take part in migration (default: all).
+    origins : slice, optional
+        ``travel_cost`` holds only these rows (origins) of the full (N, N) matrix, so that the
+        costs can be built by blocks of rows without an (N, N) temporary; the result holds the
+        same rows of :math:`\kappa`, equal to the corresponding rows of the full result.
 
     Returns
     -------
-    ndarray, shape (N, N)
+    ndarray, shape (N, N) (or (rows of ``origins``, N))
 
     References
     ----------
@@ -138,9 +142,10 @@ def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, ex
        economic motivations. Regional Science and Urban Economics 36(3), 385-398.
     """
     c = np.asarray(travel_cost, dtype=float)
+    rows = slice(0, c.shape[0]) if origins is None else origins
     hours = c / value_of_time if value_of_time > 0 else np.where(np.isfinite(c), 0.0, np.inf)
     ext = np.asarray(external, dtype=bool)
-    cross = (ext[:, None] | ext[None, :]).astype(float)
+    cross = (ext[rows, None] | ext[None, :]).astype(float)
     # unreachable pairs stay +inf whatever kappa_1 is (0 * inf would be nan)
     time_cost = per_hour * hours if per_hour else np.where(np.isfinite(hours), 0.0, np.inf)
     kappa = fixed + time_cost + external_cost * cross
@@ -148,8 +153,9 @@ def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, ex
         kappa = kappa + distance_elasticity * np.log1p(hours)
     if allowed is not None:
         ok = np.asarray(allowed, dtype=bool)
-        kappa = np.where(ok[:, None] & ok[None, :], kappa, np.inf)
-    np.fill_diagonal(kappa, 0.0)
+        kappa = np.where(ok[rows, None] & ok[None, :], kappa, np.inf)
+    n = kappa.shape[0]
+    kappa[np.arange(n), np.arange(rows.start, rows.start + n)] = 0.0  # the diagonal
     return kappa
 
 
@@ -433,30 +439,69 @@ def migration_table(E, u, a, *, dense_max=500, top_k=20, min_flow=1e-6, block=25
     kept; above it, only the ``top_k`` largest destinations of each origin (flows of at least
     ``min_flow``), computed in blocks of ``block`` origins so that no N x N array is formed.
 
+    The top-k search does not sort or partition whole rows: the k-th largest flow of a row
+    among a fixed set of candidate destinations (the ``8 top_k`` largest weights u) is a lower
+    bound of the row's k-th largest flow, so only the flows at or above it (and above
+    ``min_flow``) are ranked. The result is the same set as a full partition of each row (up
+    to the order of exact ties at the k-th flow).
+
     Returns
     -------
-    origin, destination : ndarray of int
-    movers : ndarray of float
+    origin, destination : ndarray of int32
+    movers : ndarray of float64
     """
     N = len(u)
     origins, dests, vals = [], [], []
     k = N - 1 if N <= dense_max else min(top_k, N - 1)
+    cand = np.argsort(-u, kind="stable")[:min(N, 8 * k)] if k < N - 1 else None
     for lo in range(0, N, block if N > dense_max else N):
         hi = min(N, lo + (block if N > dense_max else N))
-        F = a[lo:hi, None] * E[lo:hi] * u[None, :]
-        F[np.arange(hi - lo), np.arange(lo, hi)] = 0.0
-        if k < N - 1:
-            idx = np.argpartition(F, -k, axis=1)[:, -k:]
-            v = np.take_along_axis(F, idx, axis=1)
-            rows = np.repeat(np.arange(lo, hi), k)
-            cols, v = idx.ravel(), v.ravel()
+        if k < N - 1:  # rank E_nm u_m (a_n > 0 scales a row), then scale the k kept
+            G = E[lo:hi] * u[None, :]
+            G[np.arange(hi - lo), np.arange(lo, hi)] = 0.0
+            ah = a[lo:hi]
+            with np.errstate(divide="ignore"):
+                floor = np.where(ah > 0, min_flow / np.where(ah > 0, ah, 1.0), np.inf)
+            rows, cols, v = _top_k_rows(G, k, cand, floor)
+            v = ah[rows] * v
+            rows = rows + lo
         else:
+            F = a[lo:hi, None] * E[lo:hi] * u[None, :]
+            F[np.arange(hi - lo), np.arange(lo, hi)] = 0.0
             r, cols = np.nonzero(F >= min_flow)
             rows, v = r + lo, F[r, cols]
         keep = v >= min_flow
-        origins.append(rows[keep])
-        dests.append(cols[keep])
+        origins.append(rows[keep].astype(np.int32))
+        dests.append(cols[keep].astype(np.int32))
         vals.append(v[keep])
     if not origins:
-        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
     return np.concatenate(origins), np.concatenate(dests), np.concatenate(vals)
+
+
+def _top_k_rows(F, k, cand, floor):
+    """The k largest entries of each row of F at least ``floor`` (by row), see above."""
+    R, N = F.shape
+    Fc = F[:, cand]
+    bound = np.partition(Fc, -k, axis=1)[:, -k] if Fc.shape[1] > k else np.zeros(R)
+    bound = np.maximum(bound, floor)
+    flat = np.flatnonzero(F >= bound[:, None])  # row-major: rows ascending
+    r, c = flat // N, flat % N
+    v = F.ravel()[flat]
+    count = np.bincount(r, minlength=R)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    width = int(count.max()) if len(count) else 0
+    if width <= k:  # every survivor is among its row's k largest
+        return r, c, v
+    # rank the few survivors of each row in a small padded (R, width) array
+    pos = np.arange(len(r)) - start[r]
+    V = np.full((R, width), -np.inf)
+    V[r, pos] = v
+    C = np.zeros((R, width), dtype=c.dtype)
+    C[r, pos] = c
+    top = np.argpartition(V, -k, axis=1)[:, -k:]
+    v = np.take_along_axis(V, top, axis=1).ravel()
+    c = np.take_along_axis(C, top, axis=1).ravel()
+    r = np.repeat(np.arange(R), k)
+    ok = v > -np.inf
+    return r[ok], c[ok], v[ok]

@@ -382,9 +382,24 @@ def _shortest_path_costs(graph, n_places):
     out += offset[:, None]
     out += offset[None, :]
     # the true cost is symmetric; the two directions can differ by rounding of the path sum
-    np.minimum(out, out.T, out=out)
+    _symmetric_min_inplace(out, block)
     np.fill_diagonal(out, 0.0)
     return out
+
+
+def _symmetric_min_inplace(a, block):
+    """``a = minimum(a, a.T)`` in place, by blocks of rows: no (P, P) temporary.
+
+    ``np.minimum(a, a.T, out=a)`` would copy the whole transpose (the operands overlap); here
+    each block of rows ``lo:hi`` and the matching block of columns are done together, with
+    temporaries of ``block x P`` entries.
+    """
+    n = a.shape[0]
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        m = np.minimum(a[lo:hi, lo:], a[lo:, lo:hi].T)
+        a[lo:hi, lo:] = m
+        a[lo:, lo:hi] = m.T
 
 
 def shortest_path_costs(n_places, link_from, link_to, link_mode, link_cost, terminal_cost):

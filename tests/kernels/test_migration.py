@@ -172,3 +172,45 @@ def test_flow_totals_from_the_kernel_equal_the_dense_flows():
         assert len(mine) <= 3
         if len(mine):
             assert np.isclose(mine.max(), F[n].max(), rtol=1e-12)
+
+
+def test_migration_costs_by_blocks_of_origins_equal_the_whole_matrix():
+    """Rows built by ``origins`` blocks equal the rows of the whole-matrix costs exactly."""
+    rng = np.random.default_rng(3)
+    N = 17
+    c = rng.uniform(10, 400, (N, N))
+    c[rng.random((N, N)) < 0.1] = np.inf
+    np.fill_diagonal(c, 0.0)
+    ext = rng.random(N) < 0.2
+    allowed = rng.random(N) < 0.9
+    kw = dict(fixed=1.0, per_hour=0.01, value_of_time=30.0, external=ext, external_cost=2.0,
+              distance_elasticity=1.0, allowed=allowed)
+    whole = migration_costs(c, **kw)
+    rows = np.vstack([migration_costs(c[lo:lo + 5], origins=slice(lo, min(lo + 5, N)), **kw)
+                      for lo in range(0, N, 5)])
+    assert np.array_equal(rows, whole)
+    assert np.all(np.diag(rows) == 0.0)
+
+
+def test_top_k_table_equals_a_full_partition_of_every_row():
+    """Oracle: the bounded top-k search keeps the same flows as partitioning whole rows."""
+    from sim._testing import naive_migration_table
+    from sim.kernels.migration import migration_table
+
+    rng = np.random.default_rng(11)
+    N = 300
+    xy = rng.uniform(0, 2000, (N, 2))
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    E = np.exp(-1.0 - np.log1p(d / 50.0))
+    E[rng.random((N, N)) < 0.02] = 0.0  # blocked pairs
+    u = rng.pareto(1.0, N) / 10.0
+    u[:5] = 0.0  # never chosen
+    a = rng.uniform(0.0, 0.05, N)
+    a[5:8] = 0.0  # nobody moving out
+    for k, block in ((20, 64), (3, 7), (150, 300)):
+        o, dd, v = migration_table(E, u, a, dense_max=10, top_k=k, block=block)
+        order = np.lexsort((dd, o))
+        want = naive_migration_table(E, u, a, top_k=k)
+        assert np.array_equal(o[order], want[0]) and np.array_equal(dd[order], want[1])
+        assert np.allclose(v[order], want[2], rtol=1e-15, atol=0)
+        assert o.dtype == np.int32 and dd.dtype == np.int32

@@ -618,6 +618,19 @@ def test_link_volumes_match_the_path_walking_oracle(seed, P):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("block", [1, 3, 7, 50])
+def test_blocked_symmetric_minimum_equals_whole_matrix(block):
+    """Oracle: the in-place blocked minimum(a, a.T) equals numpy's whole-matrix one exactly."""
+    from sim.kernels.network import _symmetric_min_inplace
+
+    rng = np.random.default_rng(block)
+    a = rng.uniform(0.0, 10.0, (23, 23))
+    a[rng.random(a.shape) < 0.1] = np.inf
+    want = np.minimum(a, a.T)
+    _symmetric_min_inplace(a, block)
+    assert np.array_equal(a, want)
+
+
 @given(seed=st.integers(0, 2**31), P=st.integers(2, 7))
 @settings(max_examples=25, deadline=None)
 def test_link_paths_kept_and_reused_give_link_volumes(seed, P):

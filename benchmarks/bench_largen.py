@@ -1,0 +1,122 @@
+"""Country scale: every county of China on one machine (time and peak memory by size).
+
+Run: ``pytest benchmarks/bench_largen.py --benchmark-only -s`` (the 10,000-place cases need
+about 3.5 GB of free memory each; they run one at a time).
+
+Each case runs :func:`sim._testing.scale_probe` over ``synthetic_country(N, K, seed=1)`` in a
+fresh subprocess, so that its peak resident set (``VmHWM``) is the run's own, and stores the
+phases in ``extra_info``: building the region, calibration, the network matrices (shortest
+paths, trade freeness, migration kernel), the first year, the median later year (wall and CPU
+seconds), the tidy tables, and peak RSS. On a shared machine read the CPU seconds (``cpu_s``)
+and ratios measured in the same run; wall times only when the machine is idle.
+
+Goals (``goal`` in ``extra_info``): at 10,000 places x 10 sectors one annual step under 2 s and
+4 GB resident, a 16-year run under 60 s; at 2,850 county-level units x 13 sectors a calibrated
+16-year run under 30 s and 3 GB.
+
+Measured on the shared 2-core machine (load average 6-9, so CPU seconds; rows block of 1,024
+for the network build, since lowered to 256: -0.2 GB peak at 5,000 places)::
+
+    N x K        network   first year  later year (median)  peak RSS  matrices held
+    2,000 x 10     4.2 s      3.0 s       1.9 s  (25 it.)     0.40 GB  0.12 GB
+    5,000 x 10    30.8 s     13.4 s       9.3 s  (26 it.)     1.22 GB  0.76 GB
+    10,000 x 10  159.5 s     59.7 s      25.0 s  (19 it.)     3.81 GB  3.05 GB
+    2,850 x 13     8.6 s      5.8 s       3.4 s  (21 it.)     0.64 GB  0.25 GB  (+ calibration
+                                                                       49.3 s; 16 years 115.8 s)
+
+Growth (CPU, 2,000 -> 10,000): a later year ~ N^1.6 (the trade products over G = 3 dense
+freeness matrices, ~88% of a year), the network ~ N^2.3 (Dijkstra from every place). A 16-year
+run at 10,000 x 10 is therefore about 160 + 60 + 15 x 25 = 595 CPU s.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim._testing import naive_migration_table
+from sim.kernels.migration import migration_table
+
+_MEASURED: dict = {}
+
+
+def _probe(n, k, years, calibrate=False):
+    code = ("import json, sys; from sim._testing import scale_probe; "
+            f"json.dump(scale_probe({n}, {k}, years={years}, calibrate={calibrate}), sys.stdout)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout)
+
+
+def _record(benchmark, res, goal):
+    steps = res["steps"]
+    info = {
+        "network_cpu_s": res["network"]["cpu_s"],
+        "first_step_cpu_s": res["first_step"]["cpu_s"],
+        "step_median_wall_s": statistics.median(steps["wall_s"]) if steps["wall_s"] else None,
+        "step_median_cpu_s": statistics.median(steps["cpu_s"]) if steps["cpu_s"] else None,
+        "total_wall_s": res["total"]["wall_s"], "total_cpu_s": res["total"]["cpu_s"],
+        "peak_rss_mb": res["total"]["peak_rss_mb"], "matrices_mb": res["matrices_mb"],
+        "iterations": res["iterations"], "goal": goal,
+    }
+    if "calibrate" in res and isinstance(res["calibrate"], dict):
+        info["calibrate_cpu_s"] = res["calibrate"]["cpu_s"]
+    benchmark.extra_info.update(info)
+    _MEASURED[(res["n_places"], res["n_sectors"], res["years"])] = info
+    print(f"\n{benchmark.name}: {json.dumps(info)}")
+    return info
+
+
+def _exponent(key_small, key_large, field):
+    """b in time ∝ N^b between two measured sizes (None if either is missing)."""
+    a, b = _MEASURED.get(key_small), _MEASURED.get(key_large)
+    if not a or not b or not a[field] or not b[field]:
+        return None
+    return float(np.log(b[field] / a[field]) / np.log(key_large[0] / key_small[0]))
+
+
+@pytest.mark.parametrize("n", [2000, 5000, 10000])
+def test_annual_step(benchmark, n):
+    """Two years at N x 10: the network, the first year and one warm year; peak RSS."""
+    res = benchmark.pedantic(_probe, args=(n, 10, 2), rounds=1, iterations=1)
+    _record(benchmark, res, {"step_s": 2.0, "rss_mb": 4096} if n == 10000 else None)
+    for field in ("step_median_cpu_s", "network_cpu_s"):
+        b = None if n == 2000 else _exponent((2000, 10, 2), (n, 10, 2), field)
+        if b is not None:
+            benchmark.extra_info[f"{field}_exponent_from_2000"] = b
+
+
+@pytest.mark.parametrize("n", [2000, 10000])
+def test_sixteen_years(benchmark, n):
+    """A 16-year run at N x 10 (network once, 16 equilibria and migrations, tidy tables)."""
+    res = benchmark.pedantic(_probe, args=(n, 10, 16), rounds=1, iterations=1)
+    _record(benchmark, res, {"total_s": 60.0} if n == 10000 else None)
+
+
+def test_calibrated_sixteen_years_counties(benchmark):
+    """A calibrated 16-year run at 2,850 county-level units x 13 sectors."""
+    res = benchmark.pedantic(_probe, args=(2850, 13, 16, True), rounds=1, iterations=1)
+    _record(benchmark, res, {"total_s": 30.0, "rss_mb": 3072})
+
+
+@pytest.mark.parametrize("method", ["bounded", "full_partition"])
+def test_migration_table_top_k(benchmark, method):
+    """The recorder's top-20 migration table at 5,000 places: bounded search vs whole rows."""
+    rng = np.random.default_rng(0)
+    n = 5000
+    xy = rng.uniform(0, 3000, (n, 2))
+    E = np.empty((n, n))
+    for lo in range(0, n, 500):
+        d = np.hypot(*(xy[lo:lo + 500, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+        E[lo:lo + 500] = np.exp(-2.0 - np.log1p(d / 80.0))
+    u, a = rng.pareto(1.0, n) / 10.0, rng.uniform(0.0, 0.1, n)
+    if method == "bounded":
+        def table():
+            return migration_table(E, u, a, dense_max=500, top_k=20)
+    else:
+        def table():
+            return naive_migration_table(E, u, a, top_k=20)
+    benchmark.pedantic(table, rounds=5, iterations=1, warmup_rounds=1)
