@@ -166,6 +166,21 @@ def _bisect(pred, lo, hi, iters):
     return float(np.exp(0.5 * (a + b)))
 
 
+def no_black_hole(check: str, state: str, sigma: float, mu: float) -> None:
+    """Refuse sigma <= 1 and mu outside (0, (sigma - 1)/sigma), naming ``check`` and ``state``.
+
+    At mu >= rho = (sigma - 1)/sigma the "no black hole" condition fails (Fujita, Krugman &
+    Venables 1999, ch. 5): the ``state`` (evenly spread) state is never stable.
+    """
+    if not (math.isfinite(sigma) and math.isfinite(mu)) or sigma <= 1.0:
+        raise SimError(f"check {check}: sigma = {sigma!r}: must be a number > 1")
+    rho = (sigma - 1.0) / sigma
+    if not 0.0 < mu < rho:
+        raise SimError(f"check {check}: mu = {mu!r}: must be in (0, (sigma - 1)/sigma) = "
+                       f"(0, {rho:.6g}) at sigma = {sigma!r} (the no-black-hole condition; "
+                       f"otherwise the {state} state is never stable)")
+
+
 def check_pair(sigma: float, mu: float) -> None:
     """Refuse (sigma, mu) pairs the check cannot resolve, with the reason.
 
@@ -177,13 +192,8 @@ def check_pair(sigma: float, mu: float) -> None:
         ``PHI_MIN`` (trade costs tau = phi**(1/(1 - sigma)) beyond what the equilibrium
         solver represents accurately).
     """
-    if not (math.isfinite(sigma) and math.isfinite(mu)) or sigma <= 1.0:
-        raise SimError(f"check cp: sigma = {sigma!r}: must be a number > 1")
+    no_black_hole("cp", "symmetric", sigma, mu)
     rho = (sigma - 1.0) / sigma
-    if not 0.0 < mu < rho:
-        raise SimError(f"check cp: mu = {mu!r}: must be in (0, (sigma - 1)/sigma) = "
-                       f"(0, {rho:.6g}) at sigma = {sigma!r} (the no-black-hole condition; "
-                       f"otherwise the symmetric state is never stable)")
     floor = PHI_MIN * 10
     # the sustain condition is positive below phi_S: phi_S < floor if it is not positive there
     if (1 + mu) / 2 * floor ** (1 + mu / rho) + (1 - mu) / 2 * floor ** (mu / rho - 1) <= 1:

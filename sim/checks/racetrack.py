@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import brentq
 
+from sim.checks.cp import no_black_hole
 from sim.engine.model import SimModel
 from sim.engine.primitives import network_matrices
 from sim.errors import SimError
@@ -185,13 +186,7 @@ def check_pair(sigma: float, mu: float) -> None:
         sigma <= 1 or not finite; mu outside (0, (sigma - 1)/sigma) (the no-black-hole
         condition: at mu >= rho the uniform state is never stable).
     """
-    if not (math.isfinite(sigma) and math.isfinite(mu)) or sigma <= 1.0:
-        raise SimError(f"check racetrack: sigma = {sigma!r}: must be a number > 1")
-    rho = (sigma - 1.0) / sigma
-    if not 0.0 < mu < rho:
-        raise SimError(f"check racetrack: mu = {mu!r}: must be in (0, (sigma - 1)/sigma) = "
-                       f"(0, {rho:.6g}) at sigma = {sigma!r} (the no-black-hole condition; "
-                       f"otherwise the uniform state is never stable)")
+    no_black_hole("racetrack", "uniform", sigma, mu)
 
 
 def racetrack_scenario(base: Scenario, sigma: float, mu: float, a: float) -> Scenario:

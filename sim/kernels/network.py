@@ -473,6 +473,20 @@ def _check_scalar(name, x):
     return x
 
 
+def _trade_cost_args(gc, name, slope, c0):
+    """Validated (gc, slope, c0) of a trade-cost function: gc >= 0, slope >= 0, c0 > 0."""
+    gc = np.asarray(gc, dtype=FLOAT)
+    if not np.all(gc >= 0.0):  # one pass; also False for NaN
+        raise ValueError("gc must be non-negative (inf allowed) and not NaN")
+    slope = _check_scalar(name, slope)
+    c0 = _check_scalar("c0", c0)
+    if slope < 0:
+        raise ValueError(f"{name} must be >= 0, got {slope}")
+    if c0 <= 0:
+        raise ValueError(f"c0 must be > 0, got {c0}")
+    return gc, slope, c0
+
+
 def trade_costs(gc, *, psi, c0):
     r"""Iceberg trade costs from generalized transport costs.
 
@@ -518,15 +532,7 @@ def trade_costs(gc, *, psi, c0):
     .. [2] Monte, F., Redding, S. J. & Rossi-Hansberg, E. (2018). Commuting, migration, and
        local employment elasticities. American Economic Review 108(12), 3855-3890.
     """
-    gc = np.asarray(gc, dtype=FLOAT)
-    if not np.all(gc >= 0.0):  # one pass; also False for NaN
-        raise ValueError("gc must be non-negative (inf allowed) and not NaN")
-    psi = _check_scalar("psi", psi)
-    c0 = _check_scalar("c0", c0)
-    if psi < 0:
-        raise ValueError(f"psi must be >= 0, got {psi}")
-    if c0 <= 0:
-        raise ValueError(f"c0 must be > 0, got {c0}")
+    gc, psi, c0 = _trade_cost_args(gc, "psi", psi, c0)
     return _trade_costs(gc, psi, c0)
 
 
@@ -587,15 +593,7 @@ def exponential_trade_costs(gc, *, rate, c0):
     .. [2] Krugman, P. (1993). On the number and location of cities. European Economic Review
        37(2-3), 293-298 (iceberg costs exponential in distance on a circle).
     """
-    gc = np.asarray(gc, dtype=FLOAT)
-    if not np.all(gc >= 0.0):  # one pass; also False for NaN
-        raise ValueError("gc must be non-negative (inf allowed) and not NaN")
-    rate = _check_scalar("rate", rate)
-    c0 = _check_scalar("c0", c0)
-    if rate < 0:
-        raise ValueError(f"rate must be >= 0, got {rate}")
-    if c0 <= 0:
-        raise ValueError(f"c0 must be > 0, got {c0}")
+    gc, rate, c0 = _trade_cost_args(gc, "rate", rate, c0)
     return _exponential_trade_costs(gc, rate, c0)
 
 
