@@ -362,16 +362,21 @@ def vectorized_entry_probs(kw, rules):
                                   size=kw["size"]).entry
 
 
-def rss_mb() -> float:
-    """Resident set size of this process in MB (Linux ``/proc``; NaN elsewhere)."""
+def _proc_status_mb(field: str) -> float:
+    """A kB field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in MB; NaN off Linux."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MB (Linux ``/proc``; NaN elsewhere)."""
+    return _proc_status_mb("VmRSS")
 
 
 def _malloc_trim() -> None:
@@ -434,14 +439,7 @@ def calibrated_toy(path) -> Scenario:
 
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, MB (``VmHWM``; NaN off Linux)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    return _proc_status_mb("VmHWM")
 
 
 def scale_probe(n_places: int, n_sectors: int, *, years: int = 1, calibrate: bool = False,
