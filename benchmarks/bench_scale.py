@@ -275,3 +275,38 @@ def test_trade_products(benchmark, n, n_sectors, dtype, threads):
     if "blas" in med:
         benchmark.extra_info.update(blas_s=med["blas"],
                                     speedup_vs_blas=med["blas"] / med["products"])
+
+
+@pytest.mark.parametrize("n_sectors", [2, 4, 10])
+def test_trade_products_in_cache(benchmark, n_sectors):
+    """The compiled trade products on a matrix that stays in L2 (304 places, 0.7 MB): the
+    arithmetic rate of one thread, without waits for memory.
+
+    ``gfma_per_s`` (CPU time): multiply-adds per second; ``cap_gb_per_s`` = gfma_per_s * 8 /
+    n_sectors: the fastest a float64 matrix from memory could be read by the same loops, to
+    set against ``matvec_gbs_memory`` (one-thread ``A @ x`` on a 5,000-place matrix, timed in
+    the same run). Their ratio bounds the one-thread fraction of the streaming bandwidth.
+    """
+    n, reps = 304, 200
+    rng = np.random.default_rng(2)
+    A = rng.uniform(size=(n, n))
+    X = rng.uniform(0.1, 1.0, (n, n_sectors))
+    Xt = np.ascontiguousarray(X.T)
+    out, part = np.empty((n, n_sectors)), np.empty((dense.PARTS, n_sectors, n))
+    kern = dense._compile()  # the loops alone: thin_product's wrapper costs ~10% at this size
+    big = _matrix(5000)
+    v = rng.uniform(size=5000)
+
+    def products():
+        for _ in range(reps):
+            kern["cols"](A, X, part)
+            kern["rows"](A, Xt, out)
+
+    with _threads(1):
+        med = _side_by_side({"products": products, "matvec": lambda: big @ v})
+        benchmark.pedantic(products, rounds=3, iterations=1, warmup_rounds=1)
+    gfma = 2 * reps * n * n * n_sectors / med["products_cpu"] / 1e9
+    benchmark.extra_info.update(
+        gfma_per_s=gfma, cap_gb_per_s=gfma * 8 / n_sectors,
+        matvec_gbs_memory=big.nbytes / med["matvec_cpu"] / 1e9,
+        cap_fraction=gfma * 8 / n_sectors / (big.nbytes / med["matvec_cpu"] / 1e9))
