@@ -388,25 +388,30 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
             g_c = tab[circ].sum(axis=1) / tab[circ].sum(axis=1).iloc[0] - 1
             g_r = tab[rest].sum(axis=1) / tab[rest].sum(axis=1).iloc[0] - 1
             add(f"radiation: circle {var} growth minus rest", "pp", 100 * (g_c - g_r))
+    col = {c: i for i, c in enumerate(gdp_np.columns)}  # columns by position: no label look-ups
     for g, members in groups.items():
         if g in ("core", "foreign"):
             continue
-        add(f"{g} share of GDP", "%", 100 * gdp_np[members].sum(axis=1) / gdp)
+        sel = [col[m] for m in members] if all(m in col for m in members) else None
+        part = gdp_np[members] if sel is None else gdp_np.iloc[:, sel]  # (the error if absent)
+        add(f"{g} share of GDP", "%", 100 * part.sum(axis=1) / gdp)
 
     if "exports_external" in p.columns:
         add("external trade", "bn CNY",
             by["exports_external"].sum() + by["imports_external"].sum())
-    if res.links is not None:
-        L = _gateway_links(res.links, groups, gateway_modes)
+    if res.links is not None:  # (only the two columns summed are filtered)
+        gw = _gateway_mask(res.links, groups, gateway_modes)
+        lk = res.links
         add("border and port trade", "bn CNY",
-            L.groupby("year")["freight_regional"].sum().reindex(years, fill_value=0.0))
+            lk["freight_regional"][gw].groupby(lk["year"][gw]).sum().reindex(years,
+                                                                            fill_value=0.0))
     if "visitors" in p.columns:
         add("tourism visitors (policy)", "m trips", by["visitors"].sum())
         add("tourism visitor spending", "bn CNY", by["visitor_spending"].sum())
     s = res.sectors
-    if (s["sector"] == "tourism").any():
-        add("tourism output", "bn CNY",
-            s[s["sector"] == "tourism"].groupby("year")["output"].sum())
+    tour = (s["sector"] == "tourism").to_numpy(bool)
+    if tour.any():
+        add("tourism output", "bn CNY", s["output"][tour].groupby(s["year"][tour]).sum())
 
     ypc = (gdp_np / pop_np).loc[years].to_numpy(float)  # rows: years
     pw = pop_np.loc[years].to_numpy(float)
@@ -427,10 +432,15 @@ def _gateway_links(links: pd.DataFrame, groups: dict, gateway_modes) -> pd.DataF
     (a border crossing, a port's sea route abroad, an international rail service). Without
     one: every link of the ``gateway_modes``.
     """
+    return links[_gateway_mask(links, groups, gateway_modes)]
+
+
+def _gateway_mask(links: pd.DataFrame, groups: dict, gateway_modes) -> np.ndarray:
+    """Boolean mask of the rows of :func:`_gateway_links`."""
     foreign = set(groups.get("foreign", []))
     if foreign:
-        return links[links["from"].isin(foreign) ^ links["to"].isin(foreign)]
-    return links[links["mode"].isin(list(gateway_modes))]
+        return (links["from"].isin(foreign) ^ links["to"].isin(foreign)).to_numpy(bool)
+    return links["mode"].isin(list(gateway_modes)).to_numpy(bool)
 
 
 def gateway_trade(res, gateway_modes=GATEWAY_MODES, groups=None) -> pd.DataFrame | None:
