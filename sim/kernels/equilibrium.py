@@ -352,6 +352,9 @@ def _evaluate(x, inp, ext, kappa):
     return wage, shares, W, emp, income, expenditure, supply, ppow, ma, x_new
 
 
+_max_reduce, _sum_reduce, _all_reduce = np.maximum.reduce, np.add.reduce, np.logical_and.reduce
+
+
 class _Map:
     """The map Phi of :func:`solve_equilibrium`'s fixed point, prepared once per solve.
 
@@ -465,20 +468,22 @@ class _Map:
         xs = self.kappa * lw
         if self.firm_mode:
             xs[self.M_none] = -np.inf
-        xmax = xs.max(axis=1, keepdims=True)
+        # reductions by the ufuncs' reduce (what ndarray.max and .sum call, without their
+        # Python-level wrappers)
+        xmax = _max_reduce(xs, axis=1, keepdims=True)
         xmax = np.where(np.isfinite(xmax), xmax, 0.0)
         ex = np.exp(xs - xmax)
-        tot = ex.sum(axis=1, keepdims=True)
+        tot = _sum_reduce(ex, axis=1, keepdims=True)
         emp = self.mobile * np.divide(ex, tot, out=np.zeros(ex.shape), where=tot > 0)
         unit = np.exp(self.one_minus_sigma * (lw - self.log_rho_a))
         if self.firm_mode:  # [E11], [E12]
             op = np.divide(np.minimum(self.M, emp * self.cap_factor), self.M,
                            out=np.ones(emp.shape), where=self.M_pos)
             variable = emp - self.fixed * (op * self.M)
-            labour = (wage * variable / self.rho).sum(axis=1)
+            labour = _sum_reduce(wage * variable / self.rho, axis=1)
             supply_int = op * self.Z * unit
         else:
-            labour = (wage * emp).sum(axis=1)
+            labour = _sum_reduce(wage * emp, axis=1)
             supply_int = emp * self.inv_sigma_f * unit
         income = (labour + self.ag_income) / self.keep
         rs = self.row_sel
@@ -593,7 +598,7 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
             if not anchored:  # no external place: every row is internal
                 z_new = z_new - _log_mean_earnings(z_new.reshape(N, K), inp, ext, kappa)
             f = z_new - z
-            residual = float(np.max(np.abs(f))) if f.size else 0.0
+            residual = float(_max_reduce(np.abs(f))) if f.size else 0.0
             if not np.isfinite(residual):
                 if last is not None:  # an accelerated step overshot: back to the last good iterate
                     z = last[0] + damping * last[1]
@@ -626,7 +631,7 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
                 if n_hist:
                     gamma = _least_squares(dF[:n_hist], f)
                     step = step - gamma @ (dX[:n_hist] + damping * dF[:n_hist])
-                    big = float(np.max(np.abs(step)))
+                    big = float(_max_reduce(np.abs(step)))
                     if big > 1.0:  # cap an accelerated step at a factor e in any wage
                         step = step / big
             z = z + step
@@ -660,7 +665,7 @@ def _least_squares(dF, f):
             gamma = _solve1(dF @ dF.T, dF @ f, signature="dd->d")
         else:
             gamma = np.linalg.solve(dF @ dF.T, dF @ f)
-        if np.all(np.isfinite(gamma)):
+        if _all_reduce(np.isfinite(gamma)):
             return gamma
     except np.linalg.LinAlgError:
         pass
