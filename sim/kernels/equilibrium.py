@@ -289,17 +289,18 @@ def _operating_share(inp, ext, emp):
     return np.where(ext[:, None], 1.0, share)
 
 
-def _supply_terms(inp, ext, wage, emp):
+def _supply_terms(inp, ext, wage, emp, op=None):
     """S_nk = M_nk p_nk^(1-sigma) [E4].
 
     Free entry: M = L/(sigma F) [E2]; otherwise the operating productivity-weighted mass of
-    the firm populations [E12].
+    the firm populations [E12] (``op``: :func:`_operating_share` of ``emp`` if computed).
     """
     unit = _price_term(wage, inp)
     supply = emp / (inp.sigma * inp.fixed_cost) * unit
     if inp.firm_count is None:
         return supply
-    op = _operating_share(inp, ext, emp)
+    if op is None:
+        op = _operating_share(inp, ext, emp)
     return np.where(ext[:, None], supply, op * inp.firm_index * unit)
 
 
@@ -336,7 +337,7 @@ def _evaluate(x, inp, ext, kappa):
     expenditure = income[:, None] * inp.beta[None, :]
     if inp.extra_demand is not None:
         expenditure = expenditure + inp.extra_demand                       # [E5]
-    supply = _supply_terms(inp, ext, wage, emp)
+    supply = _supply_terms(inp, ext, wage, emp, op if firm_mode else None)
     ppow = price_index_power(supply, inp.freeness, inp.group)
     ma = market_access(_demand_term(ppow, expenditure, inp.sigma), inp.freeness, inp.group)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -373,8 +374,9 @@ class _Map:
         self.order, self.back = order, np.argsort(order)
         g = group[order]
         cuts = np.flatnonzero(np.diff(g)) + 1
-        self.blocks = [(int(g[a]), slice(int(a), int(b)))
-                       for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True)]
+        bounds = [0, *cuts.tolist(), len(g)]
+        self.blocks = [(int(g[a]), slice(a, b))
+                       for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         self.freeness = inp.freeness
         rows = self.rows = np.flatnonzero(~ext)
         sigma = np.asarray(inp.sigma, FLOAT)[order]
