@@ -585,7 +585,6 @@ def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
 
 
 @functools.cache
-@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     """Resolved field types of a schema dataclass (cached: the schema is fixed; do not mutate)."""
     return typing.get_type_hints(cls)
@@ -663,13 +662,25 @@ def _to_bool(v, loc: _Loc) -> bool:
     loc.fail(v, "expected a boolean (true/false/1/0/yes/no)")
 
 
-def _coerce(v, tp, loc: _Loc):
+@functools.cache
+def _type_plan(tp) -> tuple:
+    """(base type, element type or None) of a field type, optional unwrapped (cached).
+
+    A region pack's tables coerce thousands of values; ``typing.get_origin`` on each was a
+    third of loading a scenario.
+    """
     if typing.get_origin(tp) in (types.UnionType, typing.Union):  # optional field
         (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
     if typing.get_origin(tp) is tuple:
+        return tuple, typing.get_args(tp)[0]
+    return tp, None
+
+
+def _coerce(v, tp, loc: _Loc):
+    tp, elem = _type_plan(tp)
+    if tp is tuple:
         if not isinstance(v, list | tuple):
             loc.fail(v, "expected a list")
-        elem = typing.get_args(tp)[0]
         return tuple(_coerce(x, elem, loc.at(i)) for i, x in enumerate(v))
     if tp is bool:
         return _to_bool(v, loc)
@@ -684,24 +695,34 @@ def _coerce(v, tp, loc: _Loc):
     raise TypeError(f"no coercion for {tp!r}")  # pragma: no cover (schema bug)
 
 
+@functools.cache
+def _field_table(cls: type, skip: tuple) -> tuple[dict, tuple]:
+    """Fields of ``cls`` by file key, and (key, name, type, required) of each (cached).
+
+    The schema is fixed: one table per class, in field order.
+    """
+    fs = {_TO_KEY.get(f.name, f.name): f for f in dataclasses.fields(cls) if f.name not in skip}
+    hints = _hints(cls)
+    table = tuple((key, f.name, hints[f.name], f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING) for key, f in fs.items())
+    return fs, table
+
+
 def _fields(cls: type, raw, loc: _Loc, *, csv=False, skip=(), required=True) -> dict:
     """Coerce a mapping of file keys into keyword arguments of ``cls``."""
     if not isinstance(raw, dict):
         loc.fail(raw, f"expected a mapping of {cls.__name__} fields")
-    fs = {_TO_KEY.get(f.name, f.name): f for f in dataclasses.fields(cls) if f.name not in skip}
+    fs, table = _field_table(cls, tuple(skip))
     if not csv:
         _check_keys(raw, fs, loc)
-    hints = _hints(cls)
     kw = {}
-    for key, f in fs.items():
+    for key, name, tp, no_default in table:
         v = raw.get(key)
         if v is None:
-            no_default = f.default is dataclasses.MISSING and \
-                f.default_factory is dataclasses.MISSING
             if required and no_default:
                 loc.at(key).fail(v, f"required field {key!r} is missing")
             continue
-        kw[f.name] = _coerce(v, hints[f.name], loc.at(key))
+        kw[name] = _coerce(v, tp, loc.at(key))
     return kw
 
 
