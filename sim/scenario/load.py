@@ -540,6 +540,26 @@ def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
         loc.fail(file, "CSV file not found")
     except (OSError, UnicodeDecodeError) as e:
         loc.fail(file, f"cannot read CSV file: {e}")
+    key = (file, cls, text)
+    hit = _TABLES.get(key)
+    if hit is not None:  # the same table read before in this process (a plan and its baseline)
+        return list(hit)
+    out = _parse_csv(file, cls, text, path)
+    if len(_TABLES) >= _TABLES_MAX:
+        _TABLES.pop(next(iter(_TABLES)))
+    _TABLES[key] = tuple(out)
+    return out
+
+
+_TABLES: dict = {}
+"""Validated region tables by (file, record type, text): records and row locations are
+immutable, so a table read again (the files a plan and its baseline share) is not parsed again.
+At most ``_TABLES_MAX`` are kept."""
+_TABLES_MAX = 16
+
+
+def _parse_csv(file: str, cls: type, text: str, path: Path) -> list[tuple[Any, _Loc]]:
+    """The rows of :func:`_read_csv` from the file's text."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         rows = [r for r in reader if any(c.strip() for c in r)]
