@@ -104,7 +104,7 @@ def git_commit() -> str | None:
         return None
     lines = out.splitlines()
     head = next((x.split()[2] for x in lines if x.startswith("# branch.oid ")), None)
-    if head is None or len(head) != 40:  # no commit yet ("(initial)")
+    if head is None or head.startswith("("):  # no commit yet ("(initial)")
         return None
     dirty = any(x and not x.startswith("#") for x in lines)
     return head + ("+dirty" if dirty else "")
