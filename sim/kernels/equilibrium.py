@@ -430,17 +430,6 @@ class _Map:
         else:
             self.log_sigma_f = np.log(sigma * fixed)
 
-    def _freeness(self, x, transpose, rows=None):
-        """T_g^T x (transpose) or T_g x by sector block; rows: only these output rows."""
-        out = np.empty_like(x if rows is None else x[rows])
-        for g, sl in self.blocks:
-            if g < 0:
-                out[:, sl] = x[:, sl] if rows is None else x[rows, sl]
-            else:
-                T = self.freeness[g].T if transpose else self.freeness[g]
-                out[:, sl] = (T if rows is None else T[rows]) @ x[:, sl]
-        return out
-
     def pack(self, x):
         """The free unknowns of log wages ``x`` (N, K): internal rows, group order, flat."""
         return x[self.rows][:, self.order].ravel()
@@ -460,9 +449,11 @@ class _Map:
         """:meth:`__call__` without setting numpy's error state.
 
         The caller ignores divide, invalid and overflow, as :func:`solve_equilibrium` does
-        around its whole loop. The same operations as :meth:`_freeness` and :func:`_evaluate`
-        in the same order (so bit-identical results), with the per-solve constants, each
-        block's matrices and the supply and expenditure buffers prepared in ``__init__``.
+        around its whole loop. Per evaluation: the sector choice, incomes, supply and
+        expenditure of internal places, then by sector block ``T_g^T S`` (price indices) and
+        ``T_g D`` for internal rows (market access), with the per-solve constants, each
+        block's matrices (``t_blocks``, ``m_blocks``) and the supply and expenditure buffers
+        prepared in ``__init__``.
         """
         lw = z.reshape(len(self.rows), -1)
         wage = np.exp(lw)

@@ -33,6 +33,7 @@ import os
 import stat
 import types
 import typing
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -1360,18 +1361,19 @@ def scenario_hash(scenario: Scenario) -> str:
         not part of the hash).
     """
     hit = _HASHED.get(id(scenario))
-    if hit is not None and hit[0] is scenario:
+    if hit is not None and hit[0]() is scenario:
         return hit[1]
     text = json.dumps(scenario_to_dict(scenario), sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, default=str, allow_nan=True)
     h = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     if len(_HASHED) >= 8:
         _HASHED.pop(next(iter(_HASHED)))
-    _HASHED[id(scenario)] = (scenario, h)
+    _HASHED[id(scenario)] = (weakref.ref(scenario), h)
     return h
 
 
 _HASHED: dict = {}
-"""The hashes of the last few scenario objects (kept alive here, so an ``id`` is not reused
-while its entry exists): a run hashes its scenario for the folder name and again for the
-manifest. Scenarios are frozen, so an object's hash never changes."""
+"""The hashes of the last few scenario objects, by ``id`` with a weak reference (an entry never
+keeps a scenario alive; a reused ``id`` finds a dead or different object and misses): a run
+hashes its scenario for the folder name and again for the manifest. Scenarios are frozen, so
+an object's hash never changes."""
