@@ -28,9 +28,13 @@ from sim._deferred import submodules
 from sim._types import FLOAT, INDEX
 
 try:  # Dijkstra without csgraph's package __init__ (it loads scipy.sparse.linalg, scipy.linalg)
-    dijkstra = submodules("scipy.sparse.csgraph", "_shortest_path")[0].dijkstra
-except (ImportError, AttributeError):  # a SciPy that moved it
-    from scipy.sparse.csgraph import dijkstra
+    _sp_mods = submodules("scipy.sparse.csgraph", "_shortest_path", "_reordering")
+    dijkstra = _sp_mods[0].dijkstra
+    reverse_cuthill_mckee = _sp_mods[1].reverse_cuthill_mckee
+except (ImportError, AttributeError):  # a SciPy that moved them
+    from scipy.sparse.csgraph import dijkstra, reverse_cuthill_mckee
+
+from sim.kernels import paths as _paths
 
 __all__ = [
     "LinkPaths",
@@ -375,10 +379,21 @@ def _shortest_path_costs(graph, n_places):
     reduced, anchor, offset = _reduce_graph(graph, n_places)
     n_nodes = reduced.shape[0]
     block = max(1, min(n_places, _DIJKSTRA_BLOCK_ENTRIES // max(n_nodes, 1)))
-    for start in range(0, n_places, block):  # a few blocks of sources, bounded memory
-        stop = min(start + block, n_places)
-        dist = dijkstra(reduced, directed=True, indices=anchor[start:stop])
-        out[start:stop] = dist[:, anchor]
+    if _paths.uses_compiled(n_places, n_nodes):
+        # nodes renumbered in reverse Cuthill-McKee order: neighbours get nearby numbers, so
+        # each search touches nearby memory (the distances do not depend on the numbering)
+        order = reverse_cuthill_mckee(reduced, symmetric_mode=True)
+        new_id = np.empty_like(order)
+        new_id[order] = np.arange(order.shape[0], dtype=order.dtype)
+        permuted = sp.csr_array(reduced[order][:, order])
+        permuted.sort_indices()
+        _paths.many_source_costs(permuted.indptr, permuted.indices, permuted.data,
+                                 new_id[anchor], new_id[anchor], out=out)
+    else:
+        for start in range(0, n_places, block):  # a few blocks of sources, bounded memory
+            stop = min(start + block, n_places)
+            dist = dijkstra(reduced, directed=True, indices=anchor[start:stop])
+            out[start:stop] = dist[:, anchor]
     out += offset[:, None]
     out += offset[None, :]
     # the true cost is symmetric; the two directions can differ by rounding of the path sum
