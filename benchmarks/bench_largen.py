@@ -120,3 +120,47 @@ def test_migration_table_top_k(benchmark, method):
         def table():
             return naive_migration_table(E, u, a, top_k=20)
     benchmark.pedantic(table, rounds=5, iterations=1, warmup_rounds=1)
+
+
+def _country_freight_graph(n):
+    """The freight network of ``synthetic_country(n, 10, seed=1)``: shortest-path inputs."""
+    from sim._testing import synthetic_country_scenario
+    from sim.engine.build import build_static
+    from sim.engine.primitives import mode_link_costs, year_primitives
+
+    sc = synthetic_country_scenario(n, 10, seed=1)
+    st = build_static(sc)
+    links = year_primitives(st, (), sc.time.start, sc.time.start).links
+    sel, cost, term = mode_link_costs(st, links, sc.parameters, "freight")
+    return st.n_places, links.from_[sel], links.to[sel], links.mode[sel], cost, term
+
+
+@pytest.mark.parametrize("path", ["compiled", "scipy"])
+@pytest.mark.parametrize("n", [2850, 5000])
+def test_shortest_paths_country(benchmark, n, path, monkeypatch):
+    """All-pairs freight costs of the synthetic country: compiled kernel vs scipy's Dijkstra.
+
+    Same inputs, same result bit for bit (asserted); CPU seconds in ``extra_info`` (the
+    compiled kernel is compiled by a warm-up round first; it runs on numba's threads).
+    """
+    import time
+
+    from sim.kernels import paths
+    from sim.kernels.network import shortest_path_costs
+
+    args = _country_freight_graph(n)
+    monkeypatch.setattr(paths, "MIN_SOURCES_X_NODES", 0 if path == "compiled" else 10**18)
+    cpu = []
+
+    def run():
+        t = time.process_time()
+        out = shortest_path_costs(*args)
+        cpu.append(time.process_time() - t)
+        return out
+
+    got = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["cpu_s_median"] = statistics.median(cpu[1:])
+    _MEASURED[("paths", n, path)] = got
+    other = _MEASURED.get(("paths", n, "scipy" if path == "compiled" else "compiled"))
+    if other is not None:
+        np.testing.assert_array_equal(got, other)
