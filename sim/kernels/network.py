@@ -29,11 +29,9 @@ from sim._deferred import submodules
 from sim._types import FLOAT, INDEX
 
 try:  # Dijkstra without csgraph's package __init__ (it loads scipy.sparse.linalg, scipy.linalg)
-    _sp_mods = submodules("scipy.sparse.csgraph", "_shortest_path", "_reordering")
-    dijkstra = _sp_mods[0].dijkstra
-    reverse_cuthill_mckee = _sp_mods[1].reverse_cuthill_mckee
-except (ImportError, AttributeError):  # a SciPy that moved them
-    from scipy.sparse.csgraph import dijkstra, reverse_cuthill_mckee
+    dijkstra = submodules("scipy.sparse.csgraph", "_shortest_path")[0].dijkstra
+except (ImportError, AttributeError):  # a SciPy that moved it
+    from scipy.sparse.csgraph import dijkstra
 
 from sim.kernels import paths as _paths
 
@@ -383,6 +381,10 @@ def _shortest_path_costs(graph, n_places):
     if _paths.uses_compiled(n_places, n_nodes):
         # nodes renumbered in reverse Cuthill-McKee order: neighbours get nearby numbers, so
         # each search touches nearby memory (the distances do not depend on the numbering)
+        # the whole csgraph package (its _reordering module imports from the package itself);
+        # only on networks large enough that its import time does not matter
+        from scipy.sparse.csgraph import reverse_cuthill_mckee
+
         order = reverse_cuthill_mckee(reduced, symmetric_mode=True)
         new_id = np.empty_like(order)
         new_id[order] = np.arange(order.shape[0], dtype=order.dtype)
@@ -432,7 +434,7 @@ def shortest_path_costs(n_places, link_from, link_to, link_mode, link_cost, term
     Then Dijkstra from the P anchors, columns restricted to the anchors: with
     ``scipy.sparse.csgraph.dijkstra`` (in blocks of sources, to bound memory) on small
     networks, and from ``P x nodes >=`` :data:`sim.kernels.paths.MIN_SOURCES_X_NODES` (about
-    2,000 places) with the compiled kernel :func:`sim.kernels.paths.many_source_costs`
+    2,750 places) with the compiled kernel :func:`sim.kernels.paths.many_source_costs`
     (8-ary heap, sources in parallel, early stop once every place is settled) on the graph
     renumbered in reverse Cuthill-McKee order. Both give the same costs bit for bit (a
     node's distance is the least float sum over its settled neighbours whatever the order

@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = ["MIN_SOURCES_X_NODES", "CHUNK", "many_source_costs", "uses_compiled"]
 
-MIN_SOURCES_X_NODES = 10_000_000
+MIN_SOURCES_X_NODES = 20_000_000
 """Problems with at least ``n_sources * n_nodes`` of this size use the compiled kernel."""
 
 CHUNK = 16
