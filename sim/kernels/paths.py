@@ -15,8 +15,9 @@ dist[v]`` in the same float64 arithmetic), so both give the same sums along the 
 paths; ties between paths of equal cost give the same value either way.
 
 numba compiles the kernel on the first call of a process (no on-disk cache: nothing is written
-at run time), about a second of CPU time; :data:`MIN_SOURCES_X_NODES` keeps small graphs (the
-Jilin region) on scipy, where compiling would cost more than it saves.
+at run time), 3.0-3.3 s of CPU time measured on the shared machine (importing numba included);
+:data:`MIN_SOURCES_X_NODES` keeps smaller graphs (Jilin, the China pack, 2,000 places) on scipy,
+where compiling would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _KERNELS: dict = {}
 
 
 def uses_compiled(n_sources: int, n_nodes: int) -> bool:
-    """Whether :func:`many_source_costs` of this size runs the compiled kernel."""
+    """Whether :func:`sim.kernels.network.shortest_path_costs` uses this module's kernel."""
     return n_sources * n_nodes >= MIN_SOURCES_X_NODES
 
 
