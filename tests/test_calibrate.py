@@ -200,6 +200,7 @@ def test_calibrated_run_takes_the_calibration_network_and_stays_bit_identical():
     try:
         m.equilibrium_inputs()
         assert m.network.shared == 0
+        assert not primitives._HANDOFF  # not taken by the next build: dropped
     finally:
         m.release()
         primitives._HANDOFF.clear()

@@ -547,7 +547,8 @@ class NetworkCache:
     ``share=True`` (the calibration's base-year models) also offers the matrices it builds to
     the next cache of the process that needs the same ones (the calibrated run: a calibration
     changes productivities and amenities, never the network), which takes them instead of
-    building them again; at most one set is on offer, and taking it removes it. The matrices
+    building them again; at most one set is on offer, taking it removes it, and the next
+    build of another network drops it (two sets are never held for it). The matrices
     are the same either way (same inputs, same function), so results are bit-identical.
     """
 
@@ -591,6 +592,7 @@ class NetworkCache:
             self._value = None  # the old matrices go before the new ones are built
             value = self._take_offered(links)
             if value is None:
+                _HANDOFF.clear()  # an offer the next build does not take is dropped (memory)
                 value = network_matrices(self.static, links, self.par, **self.keep)
             else:
                 self.shared += 1
