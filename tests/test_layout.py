@@ -17,7 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "architecture.md"
-FOUNDATION = {"sim", "sim.errors", "sim._types", "sim.rng", "sim.progress", "sim._deferred"}
+FOUNDATION = {"sim", "sim.errors", "sim._types", "sim.rng", "sim.progress", "sim._deferred",
+              "sim._one_thread"}
 ALIASES = {"sim.__main__": "sim.cli"}  # the entry point belongs to the command line
 STDLIB = set(sys.stdlib_module_names)
 

@@ -17,7 +17,7 @@ from sim.results.folder import clean_siblings, fault_point, folder_kind, replace
 from sim.results.sweeps import MANIFEST
 from sim.sweep import store
 from sim.sweep.design import default_sweep_dir, plan_sweep
-from sim.sweep.execute import UNGUARDED, _execute
+from sim.sweep.execute import UNGUARDED, _execute, start_pool_server
 from sim.sweep.spec import SweepSpec, load_sweep_spec
 from sim.sweep.store import PARTS
 
@@ -71,6 +71,8 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
         spec = load_sweep_spec(spec)
     if end_year is not None:
         spec = dataclasses.replace(spec, end_year=end_year)
+    if not (dask or scheduler):
+        start_pool_server()  # the workers' server imports the engine while the scenarios load
     plan = plan_sweep(spec)
     out = Path(out) if out is not None else default_sweep_dir(plan)
     final = out
