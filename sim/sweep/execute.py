@@ -457,8 +457,12 @@ def open_executor(shared: SharedInputs, *, workers: int | None = None, dask: boo
 
 
 def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, quiet, session,
-             progress, done) -> None:
-    """Run ``todo`` members (calibrations first where needed); write a part per member."""
+             progress, done, frames: dict | None = None) -> None:
+    """Run ``todo`` members (calibrations first where needed); write a part per member.
+
+    ``frames``, if given, receives the tables of every part written (run id -> (places,
+    sectors)), for the consolidation to use without reading them back.
+    """
     # calibration problems of the pending members
     cal_jobs, waiting, ready = {}, {}, []
     keys = {}
@@ -521,6 +525,8 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                             bar.update(1)
                 else:
                     store._write_part(parts, r, item)
+                    if frames is not None and r["status"] == "ok":
+                        frames[r["run_id"]] = (r["places"], r["sectors"])
                     session["executed"] += 1
                     bar.update(1)
             session.update(calibrations=cal_times, workers_seen=sorted(workers_seen),

@@ -130,10 +130,12 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
     session = {"started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                "resumed_with_finished": len(done), "executed": 0}
     t0 = time.perf_counter()
+    frames: dict = {}  # this session's tables, kept for the consolidation
     try:
         if todo:
             _execute(plan, todo, parts, workers=workers, dask=dask, scheduler=scheduler,
-                     quiet=quiet, session=session, progress=progress, done=len(done))
+                     quiet=quiet, session=session, progress=progress, done=len(done),
+                     frames=frames)
     except BaseException:
         session["interrupted"] = True
         raise
@@ -141,7 +143,7 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
         session["wall_time_s"] = round(time.perf_counter() - t0, 3)
         manifest["sessions"].append(session)
         store._write_json(out / MANIFEST, manifest)
-    store._consolidate(plan, out, manifest)
+    store._consolidate(plan, out, manifest, frames)
     if staging is not None:
         replace_folder(staging, final)
     return final
