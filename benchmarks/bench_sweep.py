@@ -11,6 +11,10 @@ cut to 2020-2025 (``end_year: 2025``): 1 calibration task + 8 member runs. Two m
 
 ``runs_per_min`` is in each benchmark's ``extra_info``. Executors: the local process pool, a Dask
 ``LocalCluster`` and an external ``dask scheduler`` with ``dask worker`` processes (127.0.0.1).
+
+``test_sweep_scaling_plan_ensemble``: the Jilin plan ensemble (16 runs, 4 calibrations) end to
+end with 1 and 2 workers, alternately; the ratio of the wall medians against the goal of 1.8,
+with CPU times and the load average (``docs/performance.md``).
 """
 
 import concurrent.futures as cf
