@@ -301,6 +301,10 @@ class SimModel(MesaModel):
     keep_kappa : bool, optional
         Keep the (N, N) migration costs in the network matrices also for aggregate logit
         migration, which steps with the kernel exp(-kappa) only (the calibration reads them).
+    share_network : bool, optional
+        Offer the network matrices this model builds to the next model of the process that
+        needs the same ones (the calibration's base-year models do, for the calibrated run;
+        :class:`~sim.engine.primitives.NetworkCache`).
     **parameters
         Overrides of the scenario's ``parameters:`` block (e.g. ``migration_elasticity=2.0``),
         validated like the file's.
@@ -308,7 +312,7 @@ class SimModel(MesaModel):
 
     def __init__(self, scenario: Scenario | str | Path, *, seed: int | None = None,
                  end_year: int | None = None, mobile0=None, calibrate: bool | None = None,
-                 keep_kappa: bool = False, **parameters):
+                 keep_kappa: bool = False, share_network: bool = False, **parameters):
         scenario, do_calibrate = _resolve(scenario, parameters)
         if calibrate if calibrate is not None else do_calibrate:
             scenario = calibrator(scenario)[0]
@@ -338,7 +342,8 @@ class SimModel(MesaModel):
             st, par, costs=False, kappa=logit and (agents or keep_kappa),
             kernel=logit and not agents,
             passenger_sources=sorted({st.place_index[p.place] for p in scenario.policies
-                                      if isinstance(p, InnovationPolicy)}))
+                                      if isinstance(p, InnovationPolicy)}),
+            share=share_network)
         self._integrated = None  # (network matrices, integration pairs, integrated matrices)
         self._paths = None  # (freight network, its shortest-path trees) of the last year
         self._size_factor = None
