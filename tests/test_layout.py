@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "architecture.md"
-FOUNDATION = {"sim", "sim.errors", "sim._types", "sim.rng", "sim.progress", "sim._deferred"}
+FOUNDATION = {"sim", "sim.errors", "sim._types", "sim.rng", "sim.progress", "sim._deferred",
+              "sim._one_thread"}
 #: The compiled kernels: the only modules that may import numba (docs/architecture.md).
 NUMBA_MODULES = {"sim.kernels.dense", "sim.kernels.paths"}
 ALIASES = {"sim.__main__": "sim.cli"}  # the entry point belongs to the command line

@@ -19,6 +19,7 @@ process, so :meth:`SimModel.release` drops the heavy state when a run ends.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 
@@ -224,6 +225,36 @@ def _extrapolate(wage, prev, prev2=None):
 _SPINUP_MEMO: dict = {}
 """Base-year firm spin-ups by content of their inputs (a plan and its baseline, or a
 calibration and its run, share one); at most 4 are kept."""
+_SPINUP_RECORDS: list = []
+"""Open :func:`recording_spinups` blocks: each receives every spin-up used while it is open."""
+
+
+@contextlib.contextmanager
+def recording_spinups():
+    """Collect the base-year firm spin-ups computed or reused inside the block.
+
+    Yields a dict (memo key -> spin-up) filled as models are built, for another process
+    to reuse through :func:`add_spinups`: a sweep worker that calibrated a design point hands
+    the spin-up of its last base year to the runs of that point, wherever they run, instead of
+    each worker spinning the same base year up again (about 0.3 s of CPU time each on the
+    Jilin region). The entries are content-addressed, so a reused spin-up is the one a fresh
+    computation would give (``tests/test_model.py``).
+    """
+    rec: dict = {}
+    _SPINUP_RECORDS.append(rec)
+    try:
+        yield rec
+    finally:
+        _SPINUP_RECORDS.remove(rec)
+
+
+def add_spinups(entries: dict | None) -> None:
+    """Memoize spin-ups collected by :func:`recording_spinups` (here or in another process)."""
+    for key, value in (entries or {}).items():
+        if key not in _SPINUP_MEMO:
+            if len(_SPINUP_MEMO) >= 4:
+                _SPINUP_MEMO.pop(next(iter(_SPINUP_MEMO)))
+            _SPINUP_MEMO[key] = value
 
 
 def _spinup_key(inp, prim, par, slv) -> str:
@@ -382,8 +413,10 @@ class SimModel(MesaModel):
             self._spin_up(inp, pi, par, slv, st)
             if len(_SPINUP_MEMO) >= 4:
                 _SPINUP_MEMO.pop(next(iter(_SPINUP_MEMO)))
-            _SPINUP_MEMO[key] = (self.firms.M.copy(), self.entry_pool.copy(),
-                                 self._wage.copy(), self.spinup_rounds)
+            _SPINUP_MEMO[key] = hit = (self.firms.M.copy(), self.entry_pool.copy(),
+                                       self._wage.copy(), self.spinup_rounds)
+        for rec in _SPINUP_RECORDS:
+            rec[key] = hit
         if agents:
             self.firms = AgentFirms(self.streams["firms"], self.firms.M, self.zeta,
                                     self.scenario.agents.firms)
