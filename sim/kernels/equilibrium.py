@@ -19,6 +19,7 @@ import numpy as np
 
 from sim._types import FLOAT
 from sim.errors import ConvergenceError
+from sim.kernels import dense as _dense
 from sim.kernels.dense import thin_product
 
 __all__ = [
@@ -373,6 +374,7 @@ class _Map:
         self.blocks = [(int(g[a]), slice(int(a), int(b)))
                        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True)]
         self.freeness = inp.freeness
+        self.large = inp.freeness.shape[-1] >= _dense.MIN_PLACES
         rows = self.rows = np.flatnonzero(~ext)
         sigma = np.asarray(inp.sigma, FLOAT)[order]
         fixed = np.asarray(inp.fixed_cost, FLOAT)[order]
@@ -413,11 +415,19 @@ class _Map:
             self.log_sigma_f = np.log(sigma * fixed)
 
     def _freeness(self, x, transpose, rows=None):
-        """T_g^T x (transpose) or T_g x by sector block; rows: only these output rows."""
+        """T_g^T x (transpose) or T_g x by sector block; rows: only these output rows.
+
+        From ``dense.MIN_PLACES`` places by :func:`sim.kernels.dense.thin_product` (one pass
+        over T_g for all sectors of the group, all rows: the few external rows cost less than
+        a copy of the internal rows of T_g); below, the numpy/BLAS products of small regions.
+        """
         out = np.empty_like(x if rows is None else x[rows])
         for g, sl in self.blocks:
             if g < 0:
                 out[:, sl] = x[:, sl] if rows is None else x[rows, sl]
+            elif self.large:
+                y = thin_product(self.freeness[g], x[:, sl], transpose=transpose)
+                out[:, sl] = y if rows is None else y[rows]
             else:
                 T = self.freeness[g].T if transpose else self.freeness[g]
                 out[:, sl] = (T if rows is None else T[rows]) @ x[:, sl]
