@@ -43,12 +43,21 @@ from sim.kernels.migration import migration_table
 _MEASURED: dict = {}
 
 
-def _probe(n, k, years, calibrate=False):
+#: Solver settings of the cases: the defaults; float32 freeness; float32 freeness with the
+#: country-scale Anderson settings (docs/performance.md, "Country scale").
+SOLVERS = {"f64": {}, "f32": {"freeness_precision": "float32"},
+           "f32-aa10": {"freeness_precision": "float32", "anderson": 10, "damping": 1.0}}
+
+
+def _probe(n, k, years, calibrate=False, solver="f64"):
     code = ("import json, sys; from sim._testing import scale_probe; "
-            f"json.dump(scale_probe({n}, {k}, years={years}, calibrate={calibrate}), sys.stdout)")
+            f"json.dump(scale_probe({n}, {k}, years={years}, calibrate={calibrate}, "
+            f"solver={SOLVERS[solver]!r}), sys.stdout)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True)
-    return json.loads(out.stdout)
+    res = json.loads(out.stdout)
+    res["solver_case"] = solver
+    return res
 
 
 def _record(benchmark, res, goal):
@@ -61,11 +70,12 @@ def _record(benchmark, res, goal):
         "total_wall_s": res["total"]["wall_s"], "total_cpu_s": res["total"]["cpu_s"],
         "peak_rss_mb": res["total"]["peak_rss_mb"], "matrices_mb": res["matrices_mb"],
         "iterations": res["iterations"], "goal": goal,
+        "solver": res["solver_case"],
     }
     if "calibrate" in res and isinstance(res["calibrate"], dict):
         info["calibrate_cpu_s"] = res["calibrate"]["cpu_s"]
     benchmark.extra_info.update(info)
-    _MEASURED[(res["n_places"], res["n_sectors"], res["years"])] = info
+    _MEASURED[(res["n_places"], res["n_sectors"], res["years"], res["solver_case"])] = info
     print(f"\n{benchmark.name}: {json.dumps(info)}")
     return info
 
@@ -78,21 +88,24 @@ def _exponent(key_small, key_large, field):
     return float(np.log(b[field] / a[field]) / np.log(key_large[0] / key_small[0]))
 
 
-@pytest.mark.parametrize("n", [2000, 5000, 10000])
-def test_annual_step(benchmark, n):
-    """Two years at N x 10: the network, the first year and one warm year; peak RSS."""
-    res = benchmark.pedantic(_probe, args=(n, 10, 2), rounds=1, iterations=1)
+@pytest.mark.parametrize("n, solver", [(2000, "f64"), (5000, "f64"), (10000, "f64"),
+                                       (2000, "f32"), (10000, "f32"), (2000, "f32-aa10"),
+                                       (10000, "f32-aa10")])
+def test_annual_step(benchmark, n, solver):
+    """Four years at N x 10: the network, the first year and three warm years (the third and
+    fourth start from the quadratic extrapolation of large regions); peak RSS."""
+    res = benchmark.pedantic(_probe, args=(n, 10, 4, False, solver), rounds=1, iterations=1)
     _record(benchmark, res, {"step_s": 2.0, "rss_mb": 4096} if n == 10000 else None)
     for field in ("step_median_cpu_s", "network_cpu_s"):
-        b = None if n == 2000 else _exponent((2000, 10, 2), (n, 10, 2), field)
+        b = None if n == 2000 else _exponent((2000, 10, 4, solver), (n, 10, 4, solver), field)
         if b is not None:
             benchmark.extra_info[f"{field}_exponent_from_2000"] = b
 
 
-@pytest.mark.parametrize("n", [2000, 10000])
-def test_sixteen_years(benchmark, n):
+@pytest.mark.parametrize("n, solver", [(2000, "f64"), (10000, "f64"), (10000, "f32-aa10")])
+def test_sixteen_years(benchmark, n, solver):
     """A 16-year run at N x 10 (network once, 16 equilibria and migrations, tidy tables)."""
-    res = benchmark.pedantic(_probe, args=(n, 10, 16), rounds=1, iterations=1)
+    res = benchmark.pedantic(_probe, args=(n, 10, 16, False, solver), rounds=1, iterations=1)
     _record(benchmark, res, {"total_s": 60.0} if n == 10000 else None)
 
 

@@ -44,8 +44,8 @@ from sim.engine.recorder import (
     Recorder,
 )
 from sim.kernels import firms as fk
-from sim.kernels.dense import MIN_PLACES
 from sim.kernels.choice import rouwenhorst, stationary
+from sim.kernels.dense import MIN_PLACES
 from sim.kernels.equilibrium import (
     EquilibriumInputs,
     external_trade,
