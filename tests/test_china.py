@@ -3,6 +3,7 @@ the synthetic China-sized country generator (sim._testing.synthetic_country)."""
 
 import csv
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,7 @@ def _gdp_status(note):
                         "GDP UNSOURCED recollection (Jilin pack)", "GDP EST (Jilin pack")):
         return "Jilin pack"
     for word, key in (("GDP sourced:", "sourced"), ("GDP UNSOURCED", "UNSOURCED"),
-                      ("GDP EST", "EST")):
+                      ("GDP DERIVED", "DERIVED"), ("GDP EST", "EST")):
         if note.startswith(word):
             return key
     raise AssertionError(note)
@@ -128,14 +129,48 @@ def test_gdp_status_table_matches_the_readme():
     readme = (DATA / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| prefecture GDP | units | share of GDP |"):]
     table = table[: table.index("\n\n")].splitlines()[2:]
-    assert len(table) == len(units) == 4
+    assert len(table) == len(units)
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         key = next(k for k in units if cells[0].strip("*").startswith(k))
         assert int(cells[1]) == units[key], key
         assert float(cells[2].rstrip("%")) == pytest.approx(100 * gdp[key] / total, abs=0.05), key
-    # sourced prefecture GDP names its source; GDP still resting on recollections is a minority
-    assert gdp["sourced"] / total > 0.39 and gdp["UNSOURCED"] / total < 0.58
+    # 289 units (95.4% of GDP) sourced, 33 (2.7%) still on recollections
+    assert units["sourced"] >= 289 and gdp["sourced"] / total > 0.95
+    assert units["UNSOURCED"] <= 33 and gdp["UNSOURCED"] / total < 0.028
+
+
+def test_gdp_notes_match_values():
+    """Each GDP value is what its note says: a yearbook figure or a recollection, times the common
+    factor the note states, or provincial GDP minus the province's sourced units (DERIVED)."""
+    rows = [r for r in read("places.csv") if r["external"] == "false"]
+    prov = {r["province"]: float(r["gdp_2020_bn"]) for r in read("provinces.csv")}
+    note = {r["id"]: next(s for s in r["source_notes"].split(" | ") if s.startswith("GDP "))
+            for r in rows}
+    members = {}
+    for r in rows:
+        members.setdefault(r["notes"].removeprefix("province: "), []).append(r)
+    n_yearbook = n_recalled = 0
+    for r in rows:
+        gdp, text = float(r["gdp"]), note[r["id"]]
+        factor = re.search(r", x ([\d.]+): ", text)
+        f = float(factor.group(1)) if factor else 1.0
+        if text.startswith("GDP sourced: ") and "China City Statistical Yearbook 2021" in text:
+            n_yearbook += 1
+            yi = float(re.match(r"GDP sourced: ([\d.]+) yi \(", text).group(1))
+            # the prefecture table rounds to 1 yi; the pack closes each province to 0.001 bn
+            assert gdp == pytest.approx(yi / 10 * f, abs=0.005), r["id"]
+        elif text.startswith("GDP DERIVED"):
+            others = [o for o in members[r["notes"].removeprefix("province: ")] if o is not r]
+            assert all(_gdp_status(note[o["id"]]) == "sourced" for o in others), r["id"]
+            rest = prov[r["notes"].removeprefix("province: ")] - math.fsum(
+                float(o["gdp"]) for o in others)
+            assert gdp == pytest.approx(rest, abs=0.002) and gdp > 0, r["id"]
+        elif text.startswith("GDP UNSOURCED recollection ") and "(Jilin pack)" not in text:
+            n_recalled += 1
+            yi = float(re.match(r"GDP UNSOURCED recollection ([\d.]+) yi", text).group(1))
+            assert gdp == pytest.approx(yi / 10 * f, abs=0.005), r["id"]
+    assert n_yearbook >= 249 and n_recalled >= 1
 
 
 def test_jilin_consistent_with_the_jilin_pack(scenario):

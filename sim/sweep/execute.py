@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import queue
 import signal
 import socket
 import sys
@@ -239,6 +240,38 @@ def _workers_start_ignoring_ctrl_c():
         signal.signal(signal.SIGINT, old)
 
 
+RESULT_POLL_S = 0.1
+"""How often the waiting loop of a sweep looks for a Ctrl-C recorded by
+:func:`_ctrl_c_between_results` (seconds): the longest delay before a sweep reacts."""
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_results():
+    """Record Ctrl-C as a flag that the sweep's waiting loop turns into ``KeyboardInterrupt``.
+
+    Python raises ``KeyboardInterrupt`` at the next bytecode of the main thread, which may be
+    inside ``concurrent.futures``' own bookkeeping: ``wait()`` acquires the lock of every
+    pending future in a Python loop, and ``submit()`` holds the pool's locks while it starts
+    worker processes. An interrupt there leaves a lock held by the main thread; the pool's
+    manager thread then blocks on it for good, and the interpreter hangs at exit after
+    printing "interrupted" (seen once with 320 queued runs). While the sweep waits for results,
+    a Ctrl-C therefore only sets a flag; the loop, which waits on a lock-free queue with a
+    timeout of ``RESULT_POLL_S``, raises ``KeyboardInterrupt`` at a point where it holds no
+    lock. Yields a function telling whether Ctrl-C was pressed. Only the main thread can
+    install handlers, and a handler other than Python's default is left alone.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: False
+        return
+    hits = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: hits.append(signum))
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def _init_pool_worker(shared: SharedInputs) -> None:
     """Pool initializer: Ctrl-C is the parent's to handle; the worker dies with its parent.
 
@@ -409,16 +442,29 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                                                     scheduler=scheduler) as ex:
         bar.update(done)
         session.update(ex.info)
-        futs = {}
-        for job in cal_jobs.values():
-            futs[ex.submit(run_calibration, job)] = ("cal", job)
-        for m in ready:
-            futs[ex.submit(run_member, m)] = ("run", m)
-        workers_seen, loads = set(), {}
-        session.update(calibrations=cal_times, workers_seen=[], shared_loads_per_worker=loads)
-        while futs:
-            finished, _ = cf.wait(list(futs), return_when=cf.FIRST_COMPLETED)
-            for f in finished:
+        futs, finished = {}, queue.SimpleQueue()
+
+        def submit(fn, arg, what):
+            f = ex.submit(fn, arg)
+            futs[f] = what
+            f.add_done_callback(finished.put)  # runs in the pool's thread: a lock-free put
+
+        with _ctrl_c_between_results() as interrupted:
+            for job in cal_jobs.values():
+                submit(run_calibration, job, ("cal", job))
+            for m in ready:
+                submit(run_member, m, ("run", m))
+            workers_seen, loads = set(), {}
+            session.update(calibrations=cal_times, workers_seen=[], shared_loads_per_worker=loads)
+            while futs:
+                try:
+                    f = finished.get(timeout=RESULT_POLL_S)
+                except queue.Empty:
+                    f = None
+                if interrupted():
+                    raise KeyboardInterrupt
+                if f is None:
+                    continue
                 kind, item = futs.pop(f)
                 r = f.result()
                 workers_seen.add(r["worker"])
@@ -430,7 +476,7 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                                               "warnings": r.get("warnings", 0)}
                     for m in waiting[item["key"]]:
                         if r["status"] == "ok":
-                            futs[ex.submit(run_member, dict(m, places=r["places"]))] = ("run", m)
+                            submit(run_member, dict(m, places=r["places"]), ("run", m))
                         else:
                             store._write_part(parts, {"run_id": m["run_id"], "status": "failed",
                                                 "error": f"calibration failed: {r['error']}",
@@ -442,8 +488,8 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                     store._write_part(parts, r, item)
                     session["executed"] += 1
                     bar.update(1)
-            session.update(calibrations=cal_times, workers_seen=sorted(workers_seen),
-                           shared_loads_per_worker=loads)
+                session.update(calibrations=cal_times, workers_seen=sorted(workers_seen),
+                               shared_loads_per_worker=loads)
 
 
 def _calibration_key(sc):
