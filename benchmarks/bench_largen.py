@@ -12,10 +12,12 @@ and ratios measured in the same run; wall times only when the machine is idle.
 
 Goals (``goal`` in ``extra_info``): at 10,000 places x 10 sectors one annual step under 2 s and
 4 GB resident, a 16-year run under 60 s; at 2,850 county-level units x 13 sectors a calibrated
-16-year run under 30 s and 3 GB.
+16-year run under 30 s and 3 GB. Solver cases (``SOLVERS``): the defaults (``f64``), float32
+freeness (``f32``), and float32 with the country-scale Anderson settings (``f32-aa10``).
 
-Measured on the shared 2-core machine (load average 6-9, so CPU seconds; rows block of 1,024
-for the network build, since lowered to 256: -0.2 GB peak at 5,000 places)::
+Measured before the solver's map used the compiled products (shared 2-core machine, load
+average 6-9, so CPU seconds; rows block of 1,024 for the network build, since lowered to 256:
+-0.2 GB peak at 5,000 places)::
 
     N x K        network   first year  later year (median)  peak RSS  matrices held
     2,000 x 10     4.2 s      3.0 s       1.9 s  (25 it.)     0.40 GB  0.12 GB
@@ -24,9 +26,21 @@ for the network build, since lowered to 256: -0.2 GB peak at 5,000 places)::
     2,850 x 13     8.6 s      5.8 s       3.4 s  (21 it.)     0.64 GB  0.25 GB  (+ calibration
                                                                        49.3 s; 16 years 115.8 s)
 
-Growth (CPU, 2,000 -> 10,000): a later year ~ N^1.6 (the trade products over G = 3 dense
-freeness matrices, ~88% of a year), the network ~ N^2.3 (Dijkstra from every place). A 16-year
-run at 10,000 x 10 is therefore about 160 + 60 + 15 x 25 = 595 CPU s.
+With the compiled products in the solver's map and the quadratic start (docs/performance.md,
+"Country scale"), CPU seconds of a later year, median, measured side by side with the previous
+map on the same network matrices (load average 7-11; 2 threads)::
+
+    N x 10       network  previous map   float64        float32   float32 + Anderson 10, d = 1
+    2,000          4.6 s   1.79 s         0.87 s         0.87 s    0.66 s
+    5,000         33.1 s  13.65 s         2.02 s         1.55 s
+    10,000       158.3 s  (first year     5.04 s         4.32 s    (not finished under the load)
+                          117.7 s vs 23.6 s)
+
+Growth (CPU, 2,000 -> 10,000, float64): a later year ~ N^1.1, the network ~ N^2.2 (Dijkstra
+from every place). A 16-year run at 10,000 x 10 is therefore about 158 + 24 + 15 x 4.5 = 250
+CPU s, three quarters of it the network build; one later year (14 iterations) streams
+(14 + 1.5) x 4.8 GB of float64 freeness, about 2.9 s at the 25-28 GB/s of two threads on a quiet
+machine, 1.5 s in float32.
 """
 
 import json
