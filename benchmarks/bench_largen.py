@@ -32,7 +32,7 @@ map on the same network matrices (load average 7-11; 2 threads)::
 
     N x 10       network  previous map   float64        float32   float32 + Anderson 10, d = 1
     2,000          4.6 s   1.79 s         0.87 s         0.87 s    0.66 s
-    5,000         33.1 s  13.65 s         2.02 s         1.55 s
+    5,000         33.1 s  13.65 s         2.02 s         1.55 s    1.02 s (separate run)
     10,000       158.3 s  (first year     5.04 s         4.32 s    (not finished under the load)
                           117.7 s vs 23.6 s)
 
