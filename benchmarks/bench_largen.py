@@ -33,8 +33,8 @@ map on the same network matrices (load average 7-11; 2 threads)::
     N x 10       network  previous map   float64        float32   float32 + Anderson 10, d = 1
     2,000          4.6 s   1.79 s         0.87 s         0.87 s    0.66 s
     5,000         33.1 s  13.65 s         2.02 s         1.55 s    1.02 s (separate run)
-    10,000       158.3 s  (first year     5.04 s         4.32 s    (not finished under the load)
-                          117.7 s vs 23.6 s)
+    10,000       158.3 s  (first year     5.04 s         4.32 s    2.69 s (11 it.; separate run,
+                          117.7 s vs 23.6 s)                         peak RSS 2.43 GB)
 
 Growth (CPU, 2,000 -> 10,000, float64): a later year ~ N^1.1, the network ~ N^2.2 (Dijkstra
 from every place). A 16-year run at 10,000 x 10 is therefore about 158 + 24 + 15 x 4.5 = 250
