@@ -36,6 +36,9 @@ map on the same network matrices (load average 7-11; 2 threads)::
     10,000       158.3 s  (first year     5.04 s         4.32 s    2.69 s (11 it.; separate run,
                           117.7 s vs 23.6 s)                         peak RSS 2.43 GB)
 
+At load average 3.2-3.7 the float32 + Anderson case at 10,000 x 10 took a median later year of
+4.16 s wall, 2.62 s CPU (11 iterations), peak RSS 2.46 GB: the 2 s step is not yet shown.
+
 Growth (CPU, 2,000 -> 10,000, float64): a later year ~ N^1.1, the network ~ N^2.2 (Dijkstra
 from every place). A 16-year run at 10,000 x 10 is therefore about 158 + 24 + 15 x 4.5 = 250
 CPU s, three quarters of it the network build; one later year (14 iterations) streams
