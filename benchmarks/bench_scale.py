@@ -12,6 +12,7 @@ worker uses. The table in docs/performance.md comes from these numbers.
 """
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -118,43 +119,123 @@ def _child_cpu():
     return r.ru_utime + r.ru_stime
 
 
-#: Goal: the whole job process within 1.5 s, and within 1 s after its imports (CPU seconds on
-#: an idle machine; under load read the ratios to the imports-only process, measured here in
-#: the same session).
+#: Goal: the whole job process within 1.5 s, and within 1 s after its imports (on an idle
+#: machine; under load read the ratios to a reference checkout measured in the same session).
 JOB_GOAL_S, JOB_AFTER_IMPORTS_GOAL_S = 1.5, 1.0
-JOB_IMPORTS = ("import sim.cli; from sim.engine.runner import run_scenario; "
+#: What the job imports, as one statement: the command line with its parser, the engine with
+#: the calibration, results writing (pyarrow's parquet writer and pandas conversion), the
+#: headline and its printing. ``test_jilin_job_end_to_end`` checks that a job process loads no
+#: module this statement does not (``extra_info["modules_not_in_imports"]``).
+JOB_IMPORTS = ("import sim.cli; sim.cli.build_parser(); "
+               "from sim.engine.runner import run_scenario; "
+               "from sim.engine.calibrate import calibrate; "
                "from sim.results import write_results; "
-               "from sim.analysis.headline import headline")
+               "import pyarrow.parquet, pyarrow.pandas_compat, pyarrow.vendored.version; "
+               "from sim.analysis.headline import headline; "
+               "import pandas.io.formats.string, encodings.utf_8_sig")
+_MODULES_AT_EXIT = ("import atexit, json, runpy, sys; out = sys.argv.pop(1); "
+                    "atexit.register(lambda: open(out, 'w').write("
+                    "json.dumps(sorted(sys.modules)))); "
+                    "sys.argv[0] = 'sim'; runpy.run_module('sim', run_name='__main__')")
+
+
+def _job_argv(root: Path, out: Path) -> list:
+    """`sim run plan --baseline baseline --force` of the checkout ``root`` into ``out``."""
+    return ["run", str(root / "scenarios/plan.yaml"), "--baseline",
+            str(root / "scenarios/baseline.yaml"), "--out", str(out / "plan"), "--quiet",
+            "--force"]
+
+
+def _timed_process(cmd, env, cwd) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, with its own children) of one process."""
+    c0, t0 = _child_cpu(), time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, cwd=cwd, capture_output=True)
+    return time.perf_counter() - t0, _child_cpu() - c0
 
 
 def test_jilin_job_end_to_end(benchmark, tmp_path):
-    """`sim run plan --baseline baseline`, whole process (imports, one shared calibration).
+    """`sim run plan --baseline baseline --force`, whole processes (imports, one calibration).
 
-    ``extra_info``: median CPU seconds of the job and of a process that only does the job's
-    imports (same session), their difference (the job after imports) and the goals.
+    Each round runs the job and a process doing only the job's imports (:data:`JOB_IMPORTS`),
+    one after the other; the benchmark's own timing is the job's wall time. ``extra_info``:
+    median wall and CPU seconds of both, the job after imports (difference of the medians),
+    the goals and the load average. With ``SIM_BENCH_REFERENCE`` set to another checkout
+    (with its ``.venv``; e.g. the main branch), each round also runs that checkout's job and
+    imports, alternately with these, and ``extra_info`` adds their medians (``ref_``) and the
+    ratios new / reference: under load the ratios hold, the seconds do not. Rounds:
+    ``SIM_BENCH_JOB_ROUNDS`` (default 7). Python's bytecode cache is on, as for a user
+    (``PYTHONDONTWRITEBYTECODE`` unset, the cache under ``tmp_path``, filled by an untimed
+    first run of each job); ``SIM_BENCH_BYTECODE=env`` keeps the environment's setting
+    (``PYTHONDONTWRITEBYTECODE=1``: every process compiles sim's modules, about 0.07 s more).
     """
     env = dict(os.environ, SIM_NO_PROGRESS="1")
-    i = iter(range(100))
-    cpu = {"job": [], "imports": []}
+    bytecode = os.environ.get("SIM_BENCH_BYTECODE", "cached")
+    if bytecode == "cached":  # as a user runs it: compiled modules cached (here in tmp_path)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
+    rounds = int(os.environ.get("SIM_BENCH_JOB_ROUNDS", "7"))
+    ref = os.environ.get("SIM_BENCH_REFERENCE")
+    ref_root = Path(ref).resolve() if ref else None
+    ref_py = str(ref_root / ".venv/bin/python") if ref else None
+    # the modules a job process loads, against those of the imports statement
+    mods = tmp_path / "modules.json"
+    subprocess.run([sys.executable, "-c", _MODULES_AT_EXIT, str(mods),
+                    *_job_argv(ROOT, tmp_path / "m")], check=True, env=env, cwd=tmp_path,
+                   capture_output=True)
+    job_modules = set(json.loads(mods.read_text()))
+    out = subprocess.run([sys.executable, "-c", JOB_IMPORTS + "; import sys, json; "
+                          "print(json.dumps(sorted(sys.modules)))"], check=True, env=env,
+                         cwd=tmp_path, capture_output=True, text=True).stdout
+    missing = sorted(job_modules - set(json.loads(out)) - {"runpy"})  # runpy: the wrapper
+    t = {k: [] for k in ("job", "imports", "ref_job", "ref_imports")}
+    c = {k: [] for k in t}
 
-    def timed(key, cmd):
-        c0 = _child_cpu()
-        subprocess.run(cmd, check=True, env=env, cwd=tmp_path, capture_output=True)
-        cpu[key].append(_child_cpu() - c0)
+    def record(key, cmd):
+        w, cpu = _timed_process(cmd, env, tmp_path)
+        t[key].append(w)
+        c[key].append(cpu)
+
+    def others():
+        if ref:  # the reference first in even rounds, after these in odd ones
+            first = len(t["imports"]) % 2 == 0
+            if first:
+                record("ref_job", [ref_py, "-m", "sim", *_job_argv(ref_root, tmp_path / "ref")])
+                record("ref_imports", [ref_py, "-c", JOB_IMPORTS])
+        record("imports", [sys.executable, "-c", JOB_IMPORTS])
+        return (), {}
 
     def job():
-        out = tmp_path / f"r{next(i)}"
-        timed("job", [sys.executable, "-m", "sim", "run", str(ROOT / "scenarios/plan.yaml"),
-                      "--baseline", str(ROOT / "scenarios/baseline.yaml"), "--out",
-                      str(out / "plan"), "--quiet"])
-        timed("imports", [sys.executable, "-c", JOB_IMPORTS])
+        w, cpu = _timed_process([sys.executable, "-m", "sim", *_job_argv(ROOT, tmp_path / "new")],
+                                env, tmp_path)
+        t["job"].append(w)
+        c["job"].append(cpu)
+        if ref and len(t["imports"]) % 2 == 0:  # odd round: the reference after
+            record("ref_job", [ref_py, "-m", "sim", *_job_argv(ref_root, tmp_path / "ref")])
+            record("ref_imports", [ref_py, "-c", JOB_IMPORTS])
 
-    benchmark.pedantic(job, rounds=5, iterations=1)
-    med = {k: float(np.median(v)) for k, v in cpu.items()}
-    benchmark.extra_info.update(
-        cpu_job_s=med["job"], cpu_imports_s=med["imports"],
-        cpu_after_imports_s=med["job"] - med["imports"], goal_job_s=JOB_GOAL_S,
-        goal_after_imports_s=JOB_AFTER_IMPORTS_GOAL_S)
+    for py, root, out in [(sys.executable, ROOT, "new")] + ([(ref_py, ref_root, "ref")]
+                                                              if ref else []):
+        # warm-up (and the bytecode cache): not timed
+        subprocess.run([py, "-m", "sim", *_job_argv(root, tmp_path / out)], check=True,
+                       env=env, cwd=tmp_path, capture_output=True)
+    load0 = os.getloadavg()[0]
+    benchmark.pedantic(job, setup=others, rounds=rounds, iterations=1)
+    info = {"rounds": rounds, "bytecode": bytecode, "load_average_before": load0,
+            "load_average_after": os.getloadavg()[0], "goal_job_s": JOB_GOAL_S,
+            "goal_after_imports_s": JOB_AFTER_IMPORTS_GOAL_S,
+            "modules_not_in_imports": missing}
+    for key in t:
+        if t[key]:
+            info[f"{key}_wall_s"] = float(np.median(t[key]))
+            info[f"{key}_cpu_s"] = float(np.median(c[key]))
+    for p in ("", "ref_"):
+        if f"{p}job_cpu_s" in info:
+            for m in ("wall", "cpu"):
+                info[f"{p}after_imports_{m}_s"] = info[f"{p}job_{m}_s"] - info[f"{p}imports_{m}_s"]
+    if ref:
+        for k in ("job_wall_s", "job_cpu_s", "imports_cpu_s", "after_imports_cpu_s"):
+            info[f"ratio_{k}"] = info[k] / info[f"ref_{k}"]
+    benchmark.extra_info.update(info)
 
 
 def test_jilin_calibration(benchmark):

@@ -109,6 +109,37 @@ def test_quiet_still_prints_the_headline(tmp_path, capsys):
     assert "headline" in out and "TOTAL" not in out
 
 
+def test_manifest_versions_and_commit_equal_the_full_readers():
+    """The quick header reader and the one ``git status`` give what importlib.metadata and
+    ``git rev-parse HEAD`` / ``git status --porcelain`` give."""
+    import re
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, requires, version
+
+    from sim.engine import runner
+
+    v = runner.dependency_versions()
+    reqs = requires("sim") or []
+    assert runner._metadata_headers("sim")[1] == reqs
+    names = ["numpy", "scipy", "pandas", "mesa"] + [
+        re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in reqs if "extra ==" not in r]
+    expected = {"python": v["python"], "sim": v["sim"]}
+    for n in dict.fromkeys(names):
+        try:
+            expected[n] = version(n)
+        except PackageNotFoundError:
+            pass
+    assert v == expected and len(v) > 6
+    if (ROOT / ".git").exists():
+        def git(*a):
+            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True,
+                                  check=True).stdout
+        head = git("rev-parse", "HEAD").strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no").strip()
+        runner.git_commit.cache_clear()
+        assert runner.git_commit() == head + ("+dirty" if dirty else "")
+
+
 def test_hash_provenance_and_reuse(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = ["run", str(EXAMPLE), "--end-year", "2021", "--quiet"]

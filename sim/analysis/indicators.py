@@ -251,11 +251,34 @@ def gdp_deflator(gdp, price):
     return link.cumprod()
 
 
+def wide(places: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Year x place table of one column of a places table (``DataFrame.pivot``, faster).
+
+    Equal to ``places.pivot(index="year", columns="place", values=value)``: years ascending,
+    places sorted by name. A results table lists every place once in every year, years
+    ascending and places in the same order each year; such a table is reshaped (no hashing of
+    labels: a pivot costs about 4 ms, a third of the headline), any other goes to ``pivot``.
+    """
+    y = places["year"].to_numpy()
+    n = len(y)
+    k = int(np.searchsorted(y, y[0], side="right")) if n else 0
+    if k and n % k == 0 and np.all(y[1:] >= y[:-1]):
+        Y = y.reshape(-1, k)
+        P = places["place"].to_numpy(object).reshape(-1, k)
+        if (np.all(Y == Y[:, :1]) and np.all(Y[1:, 0] > Y[:-1, 0]) and np.all(P == P[:1])
+                and len(set(P[0])) == k):
+            order = np.argsort(P[0], kind="stable")
+            vals = np.ascontiguousarray(places[value].to_numpy().reshape(-1, k)[:, order])
+            # not copied: laid out as pivot lays it out, so row sums add in the same order
+            return pd.DataFrame(vals, index=pd.Index(Y[:, 0], name="year"),
+                                columns=pd.Index(P[0][order], name="place"), copy=False)
+    return places.pivot(index="year", columns="place", values=value)
+
+
 def real_gdp(res) -> pd.Series:
     """Regional GDP at constant base-year prices: nominal GDP over :func:`gdp_deflator` [I1b]."""
     p = res.places
-    gdp = p.pivot(index="year", columns="place", values="gdp")
-    price = p.pivot(index="year", columns="place", values="price_index")
+    gdp, price = wide(p, "gdp"), wide(p, "price_index")
     return gdp.sum(axis=1) / gdp_deflator(gdp, price)
 
 
@@ -352,8 +375,7 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
         add("welfare", "index", (p["welfare"] * p["mobile"]).groupby(p["year"]).sum() / mob)
     add("real wage", "index", (p["real_wage"] * p["mobile"]).groupby(p["year"]).sum() / mob)
 
-    gdp_np = p.pivot(index="year", columns="place", values="gdp")
-    pop_np = p.pivot(index="year", columns="place", values="population")
+    gdp_np, pop_np = wide(p, "gdp"), wide(p, "population")
     if groups.get("core"):
         c = groups["core"][0]
         add(f"{c} share of GDP", "%", 100 * gdp_np[c] / gdp)
@@ -366,34 +388,39 @@ def indicators(res, *, groups=None, gateway_modes=GATEWAY_MODES) -> pd.DataFrame
             g_c = tab[circ].sum(axis=1) / tab[circ].sum(axis=1).iloc[0] - 1
             g_r = tab[rest].sum(axis=1) / tab[rest].sum(axis=1).iloc[0] - 1
             add(f"radiation: circle {var} growth minus rest", "pp", 100 * (g_c - g_r))
+    col = {c: i for i, c in enumerate(gdp_np.columns)}  # columns by position: no label look-ups
     for g, members in groups.items():
         if g in ("core", "foreign"):
             continue
-        add(f"{g} share of GDP", "%", 100 * gdp_np[members].sum(axis=1) / gdp)
+        sel = [col[m] for m in members] if all(m in col for m in members) else None
+        part = gdp_np[members] if sel is None else gdp_np.iloc[:, sel]  # (the error if absent)
+        add(f"{g} share of GDP", "%", 100 * part.sum(axis=1) / gdp)
 
     if "exports_external" in p.columns:
         add("external trade", "bn CNY",
             by["exports_external"].sum() + by["imports_external"].sum())
-    if res.links is not None:
-        L = _gateway_links(res.links, groups, gateway_modes)
+    if res.links is not None:  # (only the two columns summed are filtered)
+        gw = _gateway_mask(res.links, groups, gateway_modes)
+        lk = res.links
         add("border and port trade", "bn CNY",
-            L.groupby("year")["freight_regional"].sum().reindex(years, fill_value=0.0))
+            lk["freight_regional"][gw].groupby(lk["year"][gw]).sum().reindex(years,
+                                                                            fill_value=0.0))
     if "visitors" in p.columns:
         add("tourism visitors (policy)", "m trips", by["visitors"].sum())
         add("tourism visitor spending", "bn CNY", by["visitor_spending"].sum())
     s = res.sectors
-    if (s["sector"] == "tourism").any():
-        add("tourism output", "bn CNY",
-            s[s["sector"] == "tourism"].groupby("year")["output"].sum())
+    tour = (s["sector"] == "tourism").to_numpy(bool)
+    if tour.any():
+        add("tourism output", "bn CNY", s["output"][tour].groupby(s["year"][tour]).sum())
 
-    ypc = gdp_np / pop_np
+    ypc = (gdp_np / pop_np).loc[years].to_numpy(float)  # rows: years
+    pw = pop_np.loc[years].to_numpy(float)
     add("Theil index of GDP per capita", "index",
-        [theil(ypc.loc[y], pop_np.loc[y]) for y in years])
-    add("Gini of GDP per capita", "index", [gini(ypc.loc[y], pop_np.loc[y]) for y in years])
+        [theil(a, w) for a, w in zip(ypc, pw, strict=True)])
+    add("Gini of GDP per capita", "index", [gini(a, w) for a, w in zip(ypc, pw, strict=True)])
     add("CV of GDP per capita", "index",
-        [weighted_cv(ypc.loc[y], pop_np.loc[y]) for y in years])
-    add("sigma: sd of log GDP per capita", "index", [sigma_convergence(ypc.loc[y])
-                                                    for y in years])
+        [weighted_cv(a, w) for a, w in zip(ypc, pw, strict=True)])
+    add("sigma: sd of log GDP per capita", "index", [sigma_convergence(a) for a in ypc])
     add("policy spending", "bn CNY", policy_spending(_policies(res), years))
     return pd.DataFrame(rows, columns=["year", "indicator", "unit", "value"])
 
@@ -405,10 +432,15 @@ def _gateway_links(links: pd.DataFrame, groups: dict, gateway_modes) -> pd.DataF
     (a border crossing, a port's sea route abroad, an international rail service). Without
     one: every link of the ``gateway_modes``.
     """
+    return links[_gateway_mask(links, groups, gateway_modes)]
+
+
+def _gateway_mask(links: pd.DataFrame, groups: dict, gateway_modes) -> np.ndarray:
+    """Boolean mask of the rows of :func:`_gateway_links`."""
     foreign = set(groups.get("foreign", []))
     if foreign:
-        return links[links["from"].isin(foreign) ^ links["to"].isin(foreign)]
-    return links[links["mode"].isin(list(gateway_modes))]
+        return (links["from"].isin(foreign) ^ links["to"].isin(foreign)).to_numpy(bool)
+    return links["mode"].isin(list(gateway_modes)).to_numpy(bool)
 
 
 def gateway_trade(res, gateway_modes=GATEWAY_MODES, groups=None) -> pd.DataFrame | None:

@@ -339,6 +339,7 @@ class SimModel(MesaModel):
         self._wage = None
         self._wage_prev = None  # last year's wages: with this year's, the next solve's start
         self._wage_prev2 = None  # the year before (quadratic start of large regions)
+        self._prim = None  # (static, policies, year, primitives) of the last call
         self.last = None
         self.firms = None
         if par.firm_dynamics == "entry_exit":
@@ -453,9 +454,14 @@ class SimModel(MesaModel):
         """
         sc, st = self.scenario, self.static
         par = sc.parameters
-        prim = year_primitives(st, sc.policies, self.year, self.start_year,
-                               drift=sc.parameters.drift,
-                               drift_halflife=sc.parameters.drift_halflife)
+        c = self._prim
+        if c is not None and c[0] is st and c[1] is sc.policies and c[2] == self.year:
+            prim = c[3]  # the spin-up's rounds: the same year, the same primitives
+        else:
+            prim = year_primitives(st, sc.policies, self.year, self.start_year,
+                                   drift=sc.parameters.drift,
+                                   drift_halflife=sc.parameters.drift_halflife)
+            self._prim = (st, sc.policies, self.year, prim)
         spend = provincial_spending(sc.policies, self.year)
         if spend > 0 and self.last is not None:  # provincial financing            [P10]
             base = float(np.asarray(self.last.income)[st.internal].sum())
@@ -717,6 +723,7 @@ class SimModel(MesaModel):
         self.link_volume = {}
         self.last = None
         self._wage = self._wage_prev = self._wage_prev2 = None
+        self._prim = None
         self.recorder = None
         self.static = None
         self.scenario = None

@@ -11,7 +11,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from functools import cache
-from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,35 @@ def _as_scenario(scenario) -> Scenario:
     return load_scenario(Path(scenario))
 
 
+def _metadata_headers(name: str) -> tuple[str | None, list[str]]:
+    """``Version`` and the ``Requires-Dist`` values of an installed distribution's metadata.
+
+    Read from the header lines of its ``METADATA`` (or ``PKG-INFO``) file: what
+    ``importlib.metadata.version`` and ``requires`` return, without parsing the whole file as an
+    e-mail message (which took 1-3 ms per package: long descriptions and licence texts).
+
+    Raises
+    ------
+    importlib.metadata.PackageNotFoundError
+        ``name`` is not installed.
+    """
+    from importlib.metadata import distribution
+
+    dist = distribution(name)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    ver, reqs = None, []
+    for line in text.splitlines():
+        if not line:  # end of the headers
+            break
+        if line.startswith("Version:"):
+            ver = line[8:].strip()
+        elif line.startswith("Requires-Dist:"):
+            reqs.append(line[14:].strip())
+    if ver is None:  # an unusual layout: the full parser
+        ver, reqs = dist.version, list(dist.requires or [])
+    return ver, reqs
+
+
 @cache
 def dependency_versions() -> dict[str, str]:
     """Versions of Python, ``sim`` and every runtime dependency of ``sim`` (installed ones).
@@ -40,16 +68,18 @@ def dependency_versions() -> dict[str, str]:
     Read from the installed distribution's metadata (``Requires-Dist`` without extras), so a new
     dependency is recorded without editing this function.
     """
+    from importlib.metadata import PackageNotFoundError
+
     v = {"python": platform.python_version(), "sim": __version__}
     try:
-        reqs = requires("sim") or []
+        reqs = _metadata_headers("sim")[1]
     except PackageNotFoundError:  # running from a source tree that is not installed
         reqs = []
     names = ["numpy", "scipy", "pandas", "mesa"]
     names += [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in reqs if "extra ==" not in r]
     for name in dict.fromkeys(names):
         try:
-            v[name] = version(name)
+            v[name] = _metadata_headers(name)[0]
         except PackageNotFoundError:
             pass
     return v
@@ -60,19 +90,24 @@ def git_commit() -> str | None:
     """The git commit of the checkout that ``sim`` is imported from, or None.
 
     ``+dirty`` is appended when tracked files have local changes; None when ``sim`` is not run
-    from a git checkout or git is missing.
+    from a git checkout or git is missing. One ``git status`` gives both (its ``branch.oid``
+    header and its list of changed tracked files).
     """
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(["git", "status", "--porcelain=v2", "--branch",
+                              "--untracked-files=no"], cwd=root, capture_output=True,
+                             text=True, timeout=10, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return head + ("+dirty" if dirty.strip() else "")
+    lines = out.splitlines()
+    head = next((x.split()[2] for x in lines if x.startswith("# branch.oid ")), None)
+    if head is None or head.startswith("("):  # no commit yet ("(initial)")
+        return None
+    dirty = any(x and not x.startswith("#") for x in lines)
+    return head + ("+dirty" if dirty else "")
 
 
 def run_hash(scenario: Scenario, seed: int | None = None, end_year: int | None = None) -> str:

@@ -290,17 +290,18 @@ def _operating_share(inp, ext, emp):
     return np.where(ext[:, None], 1.0, share)
 
 
-def _supply_terms(inp, ext, wage, emp):
+def _supply_terms(inp, ext, wage, emp, op=None):
     """S_nk = M_nk p_nk^(1-sigma) [E4].
 
     Free entry: M = L/(sigma F) [E2]; otherwise the operating productivity-weighted mass of
-    the firm populations [E12].
+    the firm populations [E12] (``op``: :func:`_operating_share` of ``emp`` if computed).
     """
     unit = _price_term(wage, inp)
     supply = emp / (inp.sigma * inp.fixed_cost) * unit
     if inp.firm_count is None:
         return supply
-    op = _operating_share(inp, ext, emp)
+    if op is None:
+        op = _operating_share(inp, ext, emp)
     return np.where(ext[:, None], supply, op * inp.firm_index * unit)
 
 
@@ -337,7 +338,7 @@ def _evaluate(x, inp, ext, kappa):
     expenditure = income[:, None] * inp.beta[None, :]
     if inp.extra_demand is not None:
         expenditure = expenditure + inp.extra_demand                       # [E5]
-    supply = _supply_terms(inp, ext, wage, emp)
+    supply = _supply_terms(inp, ext, wage, emp, op if firm_mode else None)
     ppow = price_index_power(supply, inp.freeness, inp.group)
     ma = market_access(_demand_term(ppow, expenditure, inp.sigma), inp.freeness, inp.group)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -351,6 +352,9 @@ def _evaluate(x, inp, ext, kappa):
             x_new = ((inp.sigma - 1.0) * np.log(rho * inp.productivity) + np.log(ma)
                      - np.log(inp.sigma * inp.fixed_cost)) / inp.sigma
     return wage, shares, W, emp, income, expenditure, supply, ppow, ma, x_new
+
+
+_max_reduce, _sum_reduce, _all_reduce = np.maximum.reduce, np.add.reduce, np.logical_and.reduce
 
 
 class _Map:
@@ -371,8 +375,9 @@ class _Map:
         self.order, self.back = order, np.argsort(order)
         g = group[order]
         cuts = np.flatnonzero(np.diff(g)) + 1
-        self.blocks = [(int(g[a]), slice(int(a), int(b)))
-                       for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True)]
+        bounds = [0, *cuts.tolist(), len(g)]
+        self.blocks = [(int(g[a]), slice(a, b))
+                       for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         self.freeness = inp.freeness
         self.large = inp.freeness.shape[-1] >= _dense.MIN_PLACES
         rows = self.rows = np.flatnonzero(~ext)
@@ -404,34 +409,37 @@ class _Map:
             self.expenditure0[ext] = inp.ext_income[ext, None] * self.beta
             if extra is not None:
                 self.expenditure0[ext] = self.expenditure0[ext] + extra[ext]
+        # the products of each sector block, prepared once: T_g^T for price indices, the rows
+        # of T_g of internal places for market access (None: a block without trade costs)
+        # From dense.MIN_PLACES places: T_g itself for both, multiplied by the compiled thin
+        # products over all rows (no copy of the internal rows: 0.8 GB per group at 10,000
+        # places; the few external rows of market access are computed and dropped)
+        if self.large:
+            self.t_blocks = [(sl, None if g < 0 else self.freeness[g]) for g, sl in self.blocks]
+            self.m_blocks = self.t_blocks
+        else:
+            self.t_blocks = [(sl, None if g < 0 else self.freeness[g].T)
+                             for g, sl in self.blocks]
+            self.m_blocks = [(sl, None if g < 0 else self.freeness[g][rows])
+                             for g, sl in self.blocks]
+        # internal rows as a slice when contiguous (cheaper than an index array)
+        self.row_sel = rows
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+            self.row_sel = slice(int(rows[0]), int(rows[-1]) + 1)
+        # supply and expenditure of every place: external rows fixed, internal rows rewritten
+        # by each evaluation
+        self.supply = self.supply0.copy()
+        self.expenditure = self.expenditure0.copy()
         self.firm_mode = inp.firm_count is not None
         if self.firm_mode:
             M = inp.firm_count[rows][:, order]
             self.M, self.M_pos = M, M > 0
+            self.M_none = ~self.M_pos
             self.Z = inp.firm_index[rows][:, order]
             self.rho_z = rho * self.Z
             self.cap_factor = (1.0 - MIN_VARIABLE_SHARE) / fixed
         else:
             self.log_sigma_f = np.log(sigma * fixed)
-
-    def _freeness(self, x, transpose, rows=None):
-        """T_g^T x (transpose) or T_g x by sector block; rows: only these output rows.
-
-        From ``dense.MIN_PLACES`` places by :func:`sim.kernels.dense.thin_product` (one pass
-        over T_g for all sectors of the group, all rows: the few external rows cost less than
-        a copy of the internal rows of T_g); below, the numpy/BLAS products of small regions.
-        """
-        out = np.empty_like(x if rows is None else x[rows])
-        for g, sl in self.blocks:
-            if g < 0:
-                out[:, sl] = x[:, sl] if rows is None else x[rows, sl]
-            elif self.large:
-                y = thin_product(self.freeness[g], x[:, sl], transpose=transpose)
-                out[:, sl] = y if rows is None else y[rows]
-            else:
-                T = self.freeness[g].T if transpose else self.freeness[g]
-                out[:, sl] = (T if rows is None else T[rows]) @ x[:, sl]
-        return out
 
     def pack(self, x):
         """The free unknowns of log wages ``x`` (N, K): internal rows, group order, flat."""
@@ -445,44 +453,72 @@ class _Map:
 
     def __call__(self, z):
         """Phi(z): new log wages of internal places (packed) for log wages ``z`` (packed)."""
-        lw = z.reshape(len(self.rows), -1)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            wage = np.exp(lw)
-            # logit sector choice [E7] (in logs: kappa ln w); sectors without firms: no one
-            xs = self.kappa * lw
-            if self.firm_mode:
-                xs = np.where(self.M_pos, xs, -np.inf)
-            xmax = xs.max(axis=1, keepdims=True)
-            xmax = np.where(np.isfinite(xmax), xmax, 0.0)
-            ex = np.exp(xs - xmax)
-            tot = ex.sum(axis=1, keepdims=True)
-            emp = self.mobile * np.divide(ex, tot, out=np.zeros_like(ex), where=tot > 0)
-            unit = np.exp(self.one_minus_sigma * (lw - self.log_rho_a))
-            if self.firm_mode:  # [E11], [E12]
-                op = np.divide(np.minimum(self.M, emp * self.cap_factor), self.M,
-                               out=np.ones_like(emp), where=self.M_pos)
-                variable = emp - self.fixed * (op * self.M)
-                labour = (wage * variable / self.rho).sum(axis=1)
-                supply_int = op * self.Z * unit
+            return self.evaluate(z)
+
+    def evaluate(self, z):
+        """:meth:`__call__` without setting numpy's error state.
+
+        The caller ignores divide, invalid and overflow, as :func:`solve_equilibrium` does
+        around its whole loop. Per evaluation: the sector choice, incomes, supply and
+        expenditure of internal places, then by sector block ``T_g^T S`` (price indices) and
+        ``T_g D`` for internal rows (market access), with the per-solve constants, each
+        block's matrices (``t_blocks``, ``m_blocks``) and the supply and expenditure buffers
+        prepared in ``__init__``.
+        """
+        lw = z.reshape(len(self.rows), -1)
+        wage = np.exp(lw)
+        # logit sector choice [E7] (in logs: kappa ln w); sectors without firms: no one
+        xs = self.kappa * lw
+        if self.firm_mode:
+            xs[self.M_none] = -np.inf
+        # reductions by the ufuncs' reduce (what ndarray.max and .sum call, without their
+        # Python-level wrappers)
+        xmax = _max_reduce(xs, axis=1, keepdims=True)
+        xmax = np.where(np.isfinite(xmax), xmax, 0.0)
+        ex = np.exp(xs - xmax)
+        tot = _sum_reduce(ex, axis=1, keepdims=True)
+        emp = self.mobile * np.divide(ex, tot, out=np.zeros(ex.shape), where=tot > 0)
+        unit = np.exp(self.one_minus_sigma * (lw - self.log_rho_a))
+        if self.firm_mode:  # [E11], [E12]
+            op = np.divide(np.minimum(self.M, emp * self.cap_factor), self.M,
+                           out=np.ones(emp.shape), where=self.M_pos)
+            variable = emp - self.fixed * (op * self.M)
+            labour = _sum_reduce(wage * variable / self.rho, axis=1)
+            supply_int = op * self.Z * unit
+        else:
+            labour = _sum_reduce(wage * emp, axis=1)
+            supply_int = emp * self.inv_sigma_f * unit
+        income = (labour + self.ag_income) / self.keep
+        rs = self.row_sel
+        supply, expenditure = self.supply, self.expenditure
+        supply[rs] = supply_int
+        expenditure[rs] = income[:, None] * self.beta if self.extra is None else \
+            income[:, None] * self.beta + self.extra
+        ppow = np.empty_like(supply)  # P^(1-sigma) = T_g^T S by block
+        for sl, Tt in self.t_blocks:
+            if Tt is None:
+                ppow[:, sl] = supply[:, sl]
+            elif self.large:
+                ppow[:, sl] = thin_product(Tt, supply[:, sl], transpose=True)
             else:
-                labour = (wage * emp).sum(axis=1)
-                supply_int = emp * self.inv_sigma_f * unit
-            income = (labour + self.ag_income) / self.keep
-            supply = self.supply0.copy()
-            supply[self.rows] = supply_int
-            expenditure = self.expenditure0.copy()
-            expenditure[self.rows] = income[:, None] * self.beta if self.extra is None else \
-                income[:, None] * self.beta + self.extra
-            ppow = self._freeness(supply, True)
-            served = ppow > 0.0
-            demand = np.where(served, expenditure / np.where(served, ppow, 1.0), 0.0)
-            ma = self._freeness(demand, False, self.rows)
-            if self.firm_mode:
-                x_new = (self.c_wage + np.log(ma) + np.log(self.rho_z * op)
-                         - np.log(variable)) / self.sigma
-                x_new = np.where(self.M_pos, x_new, lw)
+                ppow[:, sl] = Tt @ supply[:, sl]
+        served = ppow > 0.0
+        demand = np.where(served, expenditure / np.where(served, ppow, 1.0), 0.0)
+        ma = np.empty_like(supply_int)  # market access of internal places: T_g D by block
+        for sl, Tr in self.m_blocks:
+            if Tr is None:
+                ma[:, sl] = demand[rs, sl]
+            elif self.large:
+                ma[:, sl] = thin_product(Tr, demand[:, sl])[rs]
             else:
-                x_new = (self.c_wage + np.log(ma) - self.log_sigma_f) / self.sigma
+                ma[:, sl] = Tr @ demand[:, sl]
+        if self.firm_mode:
+            x_new = (self.c_wage + np.log(ma) + np.log(self.rho_z * op)
+                     - np.log(variable)) / self.sigma
+            x_new = np.where(self.M_pos, x_new, lw)
+        else:
+            x_new = (self.c_wage + np.log(ma) - self.log_sigma_f) / self.sigma
         return x_new.ravel()
 
 
@@ -568,66 +604,82 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
     stall = 0
     z_best = z
     use_aa = anderson > 0
-    for it in range(1, max_iter + 1):
-        z_new = phi(z)
-        if not anchored:  # no external place: every row is internal
-            z_new = z_new - _log_mean_earnings(z_new.reshape(N, K), inp, ext, kappa)
-        f = z_new - z
-        residual = float(np.max(np.abs(f))) if f.size else 0.0
-        if not np.isfinite(residual):
-            if last is not None:  # an accelerated step overshot: back to the last good iterate
-                z = last[0] + damping * last[1]
+    # one error state for the whole loop (the map's overflows and logs of 0 are handled;
+    # setting it once per evaluation cost 5% of a solve)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for it in range(1, max_iter + 1):
+            z_new = phi.evaluate(z)
+            if not anchored:  # no external place: every row is internal
+                z_new = z_new - _log_mean_earnings(z_new.reshape(N, K), inp, ext, kappa)
+            f = z_new - z
+            residual = float(_max_reduce(np.abs(f))) if f.size else 0.0
+            if not np.isfinite(residual):
+                if last is not None:  # an accelerated step overshot: back to the last good iterate
+                    z = last[0] + damping * last[1]
+                    n_hist, slot, last = 0, 0, None
+                    continue
+                raise ConvergenceError("non-finite wages (check for places with no market)",
+                                       iterations=it, residual=residual, tol=tol, year=year)
+            if residual < tol:
+                z = z_new
+                break
+            step = damping * f
+            if residual < best:
+                best, stall, z_best = residual, 0, z
+            else:
+                stall += 1
+            if use_aa and stall > 2 * anderson + 10:  # safeguard: acceleration stagnates:
+                use_aa = False  # back to the best iterate, plain damped steps from there
                 n_hist, slot, last = 0, 0, None
+                z = z_best
                 continue
-            raise ConvergenceError("non-finite wages (check for places with no market)",
-                                   iterations=it, residual=residual, tol=tol, year=year)
-        if residual < tol:
-            z = z_new
-            break
-        step = damping * f
-        if residual < best:
-            best, stall, z_best = residual, 0, z
+            if use_aa:
+                if residual > 10.0 * best:  # safeguard: restart the history on divergence
+                    n_hist, slot, last = 0, 0, None
+                if last is not None:
+                    np.subtract(z, last[0], out=dX[slot])
+                    np.subtract(f, last[1], out=dF[slot])
+                    slot = (slot + 1) % anderson
+                    n_hist = min(n_hist + 1, anderson)
+                last = (z, f)
+                if n_hist:
+                    gamma = _least_squares(dF[:n_hist], f)
+                    step = step - gamma @ (dX[:n_hist] + damping * dF[:n_hist])
+                    big = float(_max_reduce(np.abs(step)))
+                    if big > 1.0:  # cap an accelerated step at a factor e in any wage
+                        step = step / big
+            z = z + step
         else:
-            stall += 1
-        if use_aa and stall > 2 * anderson + 10:  # safeguard: acceleration stagnates:
-            use_aa = False  # back to the best iterate, plain damped steps from there
-            n_hist, slot, last = 0, 0, None
-            z = z_best
-            continue
-        if use_aa:
-            if residual > 10.0 * best:  # safeguard: restart the history on divergence
-                n_hist, slot, last = 0, 0, None
-            if last is not None:
-                np.subtract(z, last[0], out=dX[slot])
-                np.subtract(f, last[1], out=dF[slot])
-                slot = (slot + 1) % anderson
-                n_hist = min(n_hist + 1, anderson)
-            last = (z, f)
-            if n_hist:
-                gamma = _least_squares(dF[:n_hist], f)
-                step = step - gamma @ (dX[:n_hist] + damping * dF[:n_hist])
-                big = float(np.max(np.abs(step)))
-                if big > 1.0:  # cap an accelerated step at a factor e in any wage
-                    step = step / big
-        z = z + step
-    else:
-        raise ConvergenceError("max_iter reached", iterations=it, residual=residual, tol=tol,
-                               year=year)
+            raise ConvergenceError("max_iter reached", iterations=it, residual=residual, tol=tol,
+                                   year=year)
     x = phi.unpack(z, x)
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
     return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
                      it, residual)
 
 
+try:  # the gufunc behind np.linalg.solve(a, b) for a vector b
+    from numpy.linalg._umath_linalg import solve1 as _solve1
+except ImportError:  # pragma: no cover - a numpy without it: np.linalg.solve
+    _solve1 = None
+
+
 def _least_squares(dF, f):
     """Anderson mixing weights: the gamma minimising |dF^T gamma - f| (rows of dF: history).
 
     By the normal equations (a few unknowns: far cheaper than an SVD); by ``lstsq`` when they
-    are singular or give a non-finite answer.
+    are singular or give a non-finite answer. The normal equations go straight to the gufunc
+    that ``np.linalg.solve`` calls (the same LAPACK ``gesv``, so the same numbers), without its
+    argument checks and error-state setup, which took half the time of a 5 x 5 solve: a
+    singular matrix then gives NaN (under the caller's ``invalid="ignore"``) instead of
+    ``LinAlgError``, and either way ``lstsq`` takes over.
     """
     try:
-        gamma = np.linalg.solve(dF @ dF.T, dF @ f)
-        if np.all(np.isfinite(gamma)):
+        if _solve1 is not None:
+            gamma = _solve1(dF @ dF.T, dF @ f, signature="dd->d")
+        else:
+            gamma = np.linalg.solve(dF @ dF.T, dF @ f)
+        if _all_reduce(np.isfinite(gamma)):
             return gamma
     except np.linalg.LinAlgError:
         pass

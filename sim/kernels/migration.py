@@ -393,8 +393,10 @@ def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, exter
     DU, DR, out_U, out_R, a = _origin_factors(thin_product(E, u), u, reg, unreg, s,
                                                hukou_factor)
     inflow = u * (thin_product(E, a, transpose=True) - a)
-    ext_in = u * (a[ext] @ E[ext]) if ext.any() else np.zeros_like(u)
-    ext_out = a * (E[:, ext] @ u[ext]) if ext.any() else np.zeros_like(u)
+    if ext.any():
+        ext_in, ext_out = u * (a[ext] @ E[ext]), a * (E[:, ext] @ u[ext])
+    else:
+        ext_in = ext_out = np.zeros(u.shape, u.dtype)
     return {"out_reg": out_R, "out_unreg": out_U, "inflow": inflow,
             "ext_net": ext_in - ext_out, "D_reg": DR, "D_unreg": DU, "a": a}
 
@@ -404,12 +406,14 @@ def _origin_factors(Eu, u, reg, unreg, s, h):
     DU = Eu
     DR = h * (Eu - u) + u
     okU, okR = DU > 0, DR > 0
-    aU = np.divide(s * unreg, DU, out=np.zeros_like(DU), where=okU)
-    aR = np.divide(s * reg * h, DR, out=np.zeros_like(DR), where=okR)
-    out_U = np.where(okU, s * unreg * (1.0 - np.divide(u, DU, out=np.zeros_like(DU),
-                                                        where=okU)), 0.0)
-    out_R = np.where(okR, s * reg * (1.0 - np.divide(u, DR, out=np.zeros_like(DR),
-                                                      where=okR)), 0.0)
+
+    def zeros():  # np.zeros_like(DU) without its Python-level dispatch (called ~1,600 times
+        return np.zeros(DU.shape, DU.dtype)  # a calibration)
+
+    aU = np.divide(s * unreg, DU, out=zeros(), where=okU)
+    aR = np.divide(s * reg * h, DR, out=zeros(), where=okR)
+    out_U = np.where(okU, s * unreg * (1.0 - np.divide(u, DU, out=zeros(), where=okU)), 0.0)
+    out_R = np.where(okR, s * reg * (1.0 - np.divide(u, DR, out=zeros(), where=okR)), 0.0)
     return DU, DR, out_U, out_R, aU + aR
 
 

@@ -33,6 +33,7 @@ import os
 import stat
 import types
 import typing
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -197,8 +198,15 @@ class _Loc:
 # reading files
 
 
-class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses duplicate keys in a mapping."""
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""The safe loader, with libyaml's parser when PyYAML has it (four times faster; the same
+constructors and resolvers, so the same documents; libyaml refuses nesting beyond 1,000
+levels with a syntax error, and :func:`_yaml_size_check` then holds documents to
+``MAX_YAML_DEPTH``)."""
+
+
+class _Loader(_SAFE_LOADER):
+    """A safe loader (libyaml's when available) that refuses duplicate keys in a mapping."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -296,7 +304,7 @@ def _load_yaml_text(text: str, path, loader=None):
 
 
 def _parse_yaml_text(text: str, loader=None):
-    ld = (loader or yaml.SafeLoader)(text)
+    ld = (loader or _SAFE_LOADER)(text)
     try:
         try:
             node = ld.get_single_node()
@@ -322,7 +330,7 @@ def _read_yaml(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(path, "(file)", str(path), f"cannot read file: {e}") from None
     try:
-        data = _load_yaml_text(text, path, _Loader)  # a SafeLoader subclass
+        data = _load_yaml_text(text, path, _Loader)  # a safe loader
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         lines = text.splitlines()
@@ -534,6 +542,26 @@ def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
         loc.fail(file, "CSV file not found")
     except (OSError, UnicodeDecodeError) as e:
         loc.fail(file, f"cannot read CSV file: {e}")
+    key = (file, cls, text)
+    hit = _TABLES.get(key)
+    if hit is not None:  # the same table read before in this process (a plan and its baseline)
+        return list(hit)
+    out = _parse_csv(file, cls, text, path)
+    if len(_TABLES) >= _TABLES_MAX:
+        _TABLES.pop(next(iter(_TABLES)))
+    _TABLES[key] = tuple(out)
+    return out
+
+
+_TABLES: dict = {}
+"""Validated region tables by (file, record type, text): records and row locations are
+immutable, so a table read again (the files a plan and its baseline share) is not parsed again.
+At most ``_TABLES_MAX`` are kept."""
+_TABLES_MAX = 16
+
+
+def _parse_csv(file: str, cls: type, text: str, path: Path) -> list[tuple[Any, _Loc]]:
+    """The rows of :func:`_read_csv` from the file's text."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         rows = [r for r in reader if any(c.strip() for c in r)]
@@ -578,7 +606,6 @@ def _read_csv(file: str, cls: type, loc: _Loc) -> list[tuple[Any, _Loc]]:
 # coercion
 
 
-@functools.cache
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     """Resolved field types of a schema dataclass (cached: the schema is fixed; do not mutate)."""
@@ -657,13 +684,25 @@ def _to_bool(v, loc: _Loc) -> bool:
     loc.fail(v, "expected a boolean (true/false/1/0/yes/no)")
 
 
-def _coerce(v, tp, loc: _Loc):
+@functools.cache
+def _type_plan(tp) -> tuple:
+    """(base type, element type or None) of a field type, optional unwrapped (cached).
+
+    A region pack's tables coerce thousands of values; ``typing.get_origin`` on each was a
+    third of loading a scenario.
+    """
     if typing.get_origin(tp) in (types.UnionType, typing.Union):  # optional field
         (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
     if typing.get_origin(tp) is tuple:
+        return tuple, typing.get_args(tp)[0]
+    return tp, None
+
+
+def _coerce(v, tp, loc: _Loc):
+    tp, elem = _type_plan(tp)
+    if tp is tuple:
         if not isinstance(v, list | tuple):
             loc.fail(v, "expected a list")
-        elem = typing.get_args(tp)[0]
         return tuple(_coerce(x, elem, loc.at(i)) for i, x in enumerate(v))
     if tp is bool:
         return _to_bool(v, loc)
@@ -678,24 +717,34 @@ def _coerce(v, tp, loc: _Loc):
     raise TypeError(f"no coercion for {tp!r}")  # pragma: no cover (schema bug)
 
 
+@functools.cache
+def _field_table(cls: type, skip: tuple) -> tuple[dict, tuple]:
+    """Fields of ``cls`` by file key, and (key, name, type, required) of each (cached).
+
+    The schema is fixed: one table per class, in field order.
+    """
+    fs = {_TO_KEY.get(f.name, f.name): f for f in dataclasses.fields(cls) if f.name not in skip}
+    hints = _hints(cls)
+    table = tuple((key, f.name, hints[f.name], f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING) for key, f in fs.items())
+    return fs, table
+
+
 def _fields(cls: type, raw, loc: _Loc, *, csv=False, skip=(), required=True) -> dict:
     """Coerce a mapping of file keys into keyword arguments of ``cls``."""
     if not isinstance(raw, dict):
         loc.fail(raw, f"expected a mapping of {cls.__name__} fields")
-    fs = {_TO_KEY.get(f.name, f.name): f for f in dataclasses.fields(cls) if f.name not in skip}
+    fs, table = _field_table(cls, tuple(skip))
     if not csv:
         _check_keys(raw, fs, loc)
-    hints = _hints(cls)
     kw = {}
-    for key, f in fs.items():
+    for key, name, tp, no_default in table:
         v = raw.get(key)
         if v is None:
-            no_default = f.default is dataclasses.MISSING and \
-                f.default_factory is dataclasses.MISSING
             if required and no_default:
                 loc.at(key).fail(v, f"required field {key!r} is missing")
             continue
-        kw[f.name] = _coerce(v, hints[f.name], loc.at(key))
+        kw[name] = _coerce(v, tp, loc.at(key))
     return kw
 
 
@@ -1315,6 +1364,20 @@ def scenario_hash(scenario: Scenario) -> str:
         8 lowercase hexadecimal characters; equal scenarios have equal hashes (``source`` is
         not part of the hash).
     """
+    hit = _HASHED.get(id(scenario))
+    if hit is not None and hit[0]() is scenario:
+        return hit[1]
     text = json.dumps(scenario_to_dict(scenario), sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, default=str, allow_nan=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    h = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    if len(_HASHED) >= 8:
+        _HASHED.pop(next(iter(_HASHED)))
+    _HASHED[id(scenario)] = (weakref.ref(scenario), h)
+    return h
+
+
+_HASHED: dict = {}
+"""The hashes of the last few scenario objects, by ``id`` with a weak reference (an entry never
+keeps a scenario alive; a reused ``id`` finds a dead or different object and misses): a run
+hashes its scenario for the folder name and again for the manifest. Scenarios are frozen, so
+an object's hash never changes."""
