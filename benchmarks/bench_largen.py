@@ -26,6 +26,32 @@ average 6-9, so CPU seconds; rows block of 1,024 for the network build, since lo
     2,850 x 13     8.6 s      5.8 s       3.4 s  (21 it.)     0.64 GB  0.25 GB  (+ calibration
                                                                        49.3 s; 16 years 115.8 s)
 
+Growth (CPU, 2,000 -> 10,000): a later year ~ N^1.6 (the trade products over G = 3 dense
+freeness matrices, ~88% of a year), the network ~ N^2.3 (Dijkstra from every place). A 16-year
+run at 10,000 x 10 is therefore about 160 + 60 + 15 x 25 = 595 CPU s.
+
+Then the compiled shortest paths (``sim.kernels.paths``, from sources x nodes >= 2e7), the
+network shared by the calibration and its run, and inexact inner solves in the GDP inversion.
+Measured one after the other, before (main) and after, on the shared 2-core machine (load
+average 7-12 throughout, so CPU seconds; wall times were 2-3.5x the CPU times for both)::
+
+    N x K (years)            phase                before     after
+    2,850 x 13 (16, calib.)  calibration          87.0 s     48.3 s
+                             network (run)         8.6 s      0.04 s  (taken from calibration)
+                             first year           11.1 s     12.1 s
+                             later year (median)   3.7 s      3.3 s
+                             16 years, total     163.0 s    112.8 s   (peak RSS 0.75 / 0.77 GB)
+    5,000 x 10 (2)           network              31.5 s     23.2 s   (incl. ~3 s compiling)
+    2,000 x 10 (2)           network               4.4 s      5.7 s   (compiled then; now scipy)
+    10,000 (both networks)   shortest paths only  149.9 s     90.1 s   (same matrices)
+
+The goals are still missed: 2,850 x 13 calibrated needs 113 CPU s against 30 s (calibration
+48 s, of which about 34 s are the GDP inversion's equilibria; the 16 years 64 s); at 10,000 x 10
+the shortest paths alone take 90 CPU s against 60 s for the whole run (the sources run on both
+cores, so the wall time can approach half the CPU time on an idle machine; not measurable here:
+289 s wall under load 9). ``test_shortest_paths_country`` compares the two
+shortest-path implementations at 2,850 and 5,000 places (same result asserted).
+
 With the compiled products in the solver's map and the quadratic start (docs/performance.md,
 "Country scale"), CPU seconds of a later year, median, measured side by side with the previous
 map on the same network matrices (load average 7-11; 2 threads)::
@@ -150,3 +176,47 @@ def test_migration_table_top_k(benchmark, method):
         def table():
             return naive_migration_table(E, u, a, top_k=20)
     benchmark.pedantic(table, rounds=5, iterations=1, warmup_rounds=1)
+
+
+def _country_freight_graph(n):
+    """The freight network of ``synthetic_country(n, 10, seed=1)``: shortest-path inputs."""
+    from sim._testing import synthetic_country_scenario
+    from sim.engine.build import build_static
+    from sim.engine.primitives import mode_link_costs, year_primitives
+
+    sc = synthetic_country_scenario(n, 10, seed=1)
+    st = build_static(sc)
+    links = year_primitives(st, (), sc.time.start, sc.time.start).links
+    sel, cost, term = mode_link_costs(st, links, sc.parameters, "freight")
+    return st.n_places, links.from_[sel], links.to[sel], links.mode[sel], cost, term
+
+
+@pytest.mark.parametrize("path", ["compiled", "scipy"])
+@pytest.mark.parametrize("n", [2850, 5000])
+def test_shortest_paths_country(benchmark, n, path, monkeypatch):
+    """All-pairs freight costs of the synthetic country: compiled kernel vs scipy's Dijkstra.
+
+    Same inputs, same result bit for bit (asserted); CPU seconds in ``extra_info`` (the
+    compiled kernel is compiled by a warm-up round first; it runs on numba's threads).
+    """
+    import time
+
+    from sim.kernels import paths
+    from sim.kernels.network import shortest_path_costs
+
+    args = _country_freight_graph(n)
+    monkeypatch.setattr(paths, "MIN_SOURCES_X_NODES", 0 if path == "compiled" else 10**18)
+    cpu = []
+
+    def run():
+        t = time.process_time()
+        out = shortest_path_costs(*args)
+        cpu.append(time.process_time() - t)
+        return out
+
+    got = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["cpu_s_median"] = statistics.median(cpu[1:])
+    _MEASURED[("paths", n, path)] = got
+    other = _MEASURED.get(("paths", n, "scipy" if path == "compiled" else "compiled"))
+    if other is not None:
+        np.testing.assert_array_equal(got, other)

@@ -11,6 +11,10 @@ cut to 2020-2025 (``end_year: 2025``): 1 calibration task + 8 member runs. Two m
 
 ``runs_per_min`` is in each benchmark's ``extra_info``. Executors: the local process pool, a Dask
 ``LocalCluster`` and an external ``dask scheduler`` with ``dask worker`` processes (127.0.0.1).
+
+``test_sweep_scaling_plan_ensemble``: the Jilin plan ensemble (16 runs, 4 calibrations) end to
+end with 1 and 2 workers, alternately; the ratio of the wall medians against the goal of 1.8,
+with CPU times and the load average (``docs/performance.md``).
 """
 
 import concurrent.futures as cf
@@ -134,3 +138,81 @@ def test_sweep_steady_state(benchmark, sweep_file, kind, workers, cluster):
 
         benchmark.pedantic(run, rounds=3, iterations=1)
     benchmark.extra_info["runs_per_min"] = 60 * SEEDS / benchmark.stats.stats.median
+
+
+# ------------------------------------------------------ scaling from 1 to 2 workers, end to end
+
+ENSEMBLE = ROOT / "scenarios" / "sweeps" / "plan_ensemble.yaml"
+SCALING_GOAL = 1.8
+"""Wanted: the 2-worker sweep at least this many times faster than the 1-worker sweep."""
+
+
+def _cpu_s() -> dict:
+    """CPU seconds so far of this process and of its finished workers (Linux: the forkserver's
+    reaped children, read from /proc; a spawned worker is this process's own child)."""
+    import os
+    from multiprocessing import forkserver
+
+    t = os.times()
+    workers = t.children_user + t.children_system
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if pid:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cutime, cstime = stat[stat.rfind(")") + 2:].split()[13:15]
+            workers += (int(cutime) + int(cstime)) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return {"parent": t.user + t.system, "workers": workers}
+
+
+def test_sweep_scaling_plan_ensemble(benchmark, tmp_path):
+    """The Jilin plan ensemble (16 runs, 4 calibrations) end to end on 1 and 2 workers, alternately.
+
+    One round runs ``run_sweep`` with 1 worker, then with 2 (fresh output folders), in this
+    process; a first untimed round of each starts the workers' server and imports what
+    planning needs (its times are in ``extra_info['first_round_s']``). ``extra_info``: the wall
+    medians, their ratio against :data:`SCALING_GOAL`, the CPU seconds of the parent and of the
+    workers per sweep (medians) and the load average before and after: under load, wall times
+    wait for a core and only the CPU times compare across machines.
+    """
+    import os
+    import shutil
+    import statistics as st
+
+    wall, cpu = {1: [], 2: []}, {1: [], 2: []}
+
+    def sweep(w):
+        out = tmp_path / f"w{w}"
+        shutil.rmtree(out, ignore_errors=True)
+        c0, t0 = _cpu_s(), time.perf_counter()
+        sw.run_sweep(ENSEMBLE, out, workers=w)
+        dt, c1 = time.perf_counter() - t0, _cpu_s()
+        return dt, {k: c1[k] - c0[k] for k in c0}
+
+    load_before = os.getloadavg()
+    first = {w: round(sweep(w)[0], 3) for w in (1, 2)}
+
+    def one_round():
+        for w in (1, 2):
+            dt, c = sweep(w)
+            wall[w].append(dt)
+            cpu[w].append(c)
+
+    benchmark.pedantic(one_round, rounds=5, iterations=1)
+    for w in (1, 2):
+        runs = sw.load_sweep(tmp_path / f"w{w}").runs
+        assert len(runs) == 16 and (runs["status"] == "ok").all()
+    for t in ("places", "sectors"):  # 1 and 2 workers write the same bytes
+        assert (tmp_path / "w1" / f"{t}.parquet").read_bytes() == \
+            (tmp_path / "w2" / f"{t}.parquet").read_bytes()
+    m1, m2 = st.median(wall[1]), st.median(wall[2])
+    benchmark.extra_info.update(
+        median_s_1_worker=round(m1, 3), median_s_2_workers=round(m2, 3),
+        ratio=round(m1 / m2, 3), goal_ratio=SCALING_GOAL, rounds=len(wall[1]),
+        first_round_s=first,
+        wall_s={w: [round(x, 3) for x in wall[w]] for w in wall},
+        cpu_s_parent={w: round(st.median(c["parent"] for c in cpu[w]), 3) for w in cpu},
+        cpu_s_workers={w: round(st.median(c["workers"] for c in cpu[w]), 3) for w in cpu},
+        load_before=[round(x, 2) for x in load_before],
+        load_after=[round(x, 2) for x in os.getloadavg()])

@@ -166,3 +166,41 @@ def test_amenity_root_newton_and_scipy_fallback():
     x3, msg3, J3 = _solve_root(fun, np.zeros(3), 0.5, max_iter=0)
     assert msg3 != "Newton converged" and J3 is None
     np.testing.assert_allclose(x3, x, rtol=1e-10, atol=1e-12)
+
+
+def test_calibrated_run_takes_the_calibration_network_and_stays_bit_identical():
+    from sim.engine import primitives
+    from sim.engine.model import SimModel
+
+    sc = with_targets(sim.load_scenario(SCEN / "example.yaml"))
+    cal, _ = calibrate(sc)
+    taken = SimModel(cal, end_year=2022)  # the calibration's matrices are on offer
+    built = SimModel(cal, end_year=2022)
+    try:
+        taken.equilibrium_inputs()  # takes them
+        built.equilibrium_inputs()  # nothing on offer: builds them
+        for m in (taken, built):
+            while not m.done:
+                m.step()
+        assert (taken.network.shared, built.network.shared) == (1, 0)
+        assert taken.network.recomputations == built.network.recomputations == 1
+        assert not primitives._HANDOFF  # taking it removed it
+        pd_a, pd_b = taken.recorder.place_frame(), built.recorder.place_frame()
+        assert pd_a.equals(pd_b)
+        net_a = taken.network.get(taken.equilibrium_inputs()[1].links)
+        assert net_a.migration_cost is None  # the run does not keep what it does not read
+    finally:
+        taken.release()
+        built.release()
+    # a different network (here: dearer freight time) is not taken
+    calibrate(sc)
+    other = dataclasses.replace(cal, parameters=dataclasses.replace(
+        cal.parameters, value_of_time_freight=cal.parameters.value_of_time_freight * 2))
+    m = SimModel(other, end_year=2020)
+    try:
+        m.equilibrium_inputs()
+        assert m.network.shared == 0
+        assert not primitives._HANDOFF  # not taken by the next build: dropped
+    finally:
+        m.release()
+        primitives._HANDOFF.clear()

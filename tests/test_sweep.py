@@ -4,6 +4,7 @@ resume, failing runs, calibration shared across members, the example sweep files
 
 import dataclasses
 import json
+import multiprocessing
 import socket
 import subprocess
 import sys
@@ -376,6 +377,46 @@ def test_jilin_plan_shares_baseline_calibration_exactly():
     ref = sim.run_scenario(plan, seed=2020, end_year=2021)
     pd.testing.assert_frame_equal(r["places"], ref.places, check_exact=True)
     pd.testing.assert_frame_equal(r["sectors"], ref.sectors, check_exact=True)
+
+
+def test_members_reuse_their_calibrations_firm_spinup(monkeypatch):
+    """A calibration hands its base-year firm spin-up to its members: a worker that did not
+    calibrate reuses it (no spin-up of its own) and gets what spinning up itself gives."""
+    import sim.engine.model as mdl
+
+    base = sim.load_scenario(SCEN / "baseline.yaml")
+    shared = sw.SharedInputs({"baseline": base})
+    cal = sw.run_calibration(shared, {"key": "c0", "scenario": "baseline", "params": {}})
+    assert cal["status"] == "ok" and len(cal["spinups"]) == 1
+    member = {"run_id": "x", "scenario": "baseline", "params": {}, "seed": 2020,
+              "end_year": 2021, "places": cal["places"]}
+    monkeypatch.setattr(mdl, "_SPINUP_MEMO", {})  # a worker that did not calibrate
+    fresh = sw.run_member(shared, member)
+    assert fresh["status"] == "ok" and mdl._SPINUP_MEMO.keys() == cal["spinups"].keys()
+
+    def no_spin_up(*a, **k):
+        raise AssertionError("spun up again")
+
+    monkeypatch.setattr(mdl, "_SPINUP_MEMO", {})
+    monkeypatch.setattr(mdl.SimModel, "_spin_up", no_spin_up)
+    reused = sw.run_member(shared, dict(member, spinups=cal["spinups"]))
+    assert reused["status"] == "ok", reused["error"]
+    pd.testing.assert_frame_equal(reused["places"], fresh["places"], check_exact=True)
+    pd.testing.assert_frame_equal(reused["sectors"], fresh["sectors"], check_exact=True)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir()
+                    or "forkserver" not in multiprocessing.get_all_start_methods(),
+                    reason="reads the server's threads from /proc")
+def test_pool_workers_fork_from_a_preloaded_one_thread_server(pool1):
+    """The pool's workers are forks of a server that loaded the engine and holds one thread."""
+    from multiprocessing import forkserver
+
+    assert session(pool1)["start_method"] == "forkserver"
+    pid = forkserver._forkserver._forkserver_pid
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "_multiarray_umath" in maps  # numpy (and with it the engine) is loaded ...
+    assert len(list(Path(f"/proc/{pid}/task").iterdir())) == 1  # ... and no thread but one
 
 
 def test_exists_force_and_default_folder(toy_file, tmp_path, monkeypatch, capsys):

@@ -327,17 +327,29 @@ def _base_model(sc: Scenario, *, free_entry: bool = True) -> SimModel:
     par = sc.parameters
     if free_entry:
         par = dataclasses.replace(par, firm_dynamics="free_entry")
-    # the amenity inversion reads the migration costs kappa themselves
+    # the amenity inversion reads the migration costs kappa themselves; the network matrices
+    # are offered to the calibrated run, which needs the same ones (the calibration changes
+    # productivities and amenities only)
     return SimModel(dataclasses.replace(sc, policies=(), parameters=par, resolution="aggregate"),
-                    end_year=sc.time.start, keep_kappa=True)
+                    end_year=sc.time.start, keep_kappa=True, share_network=True)
 
 
-def _solve_base(model: SimModel, sc: Scenario, wage0=None):
+def _solve_base(model: SimModel, sc: Scenario, wage0=None, tol=None):
+    """Base-year equilibrium of ``model`` (to ``tol``, default the scenario's solver tol)."""
     inp, prim, net = model.equilibrium_inputs()
     slv = sc.solver
-    eq = solve_equilibrium(inp, wage0=wage0, tol=slv.tol, max_iter=slv.max_iter,
-                           damping=slv.damping, anderson=slv.anderson, year=sc.time.start)
+    eq = solve_equilibrium(inp, wage0=wage0, tol=slv.tol if tol is None else max(tol, slv.tol),
+                           max_iter=slv.max_iter, damping=slv.damping, anderson=slv.anderson,
+                           year=sc.time.start)
     return eq, inp, prim, net, model.static
+
+
+#: Inexact inner solves of the GDP inversion: while the GDP error is ``e``, each base-year
+#: equilibrium is solved to ``INNER_TOL_FACTOR * e`` (at most ``INNER_TOL_MAX``, at least the
+#: scenario's solver tol) in log wages; once the GDP targets hold, the same fundamentals are
+#: solved again to the solver tol and checked (Dembo, Eisenstat & Steihaug 1982).
+INNER_TOL_FACTOR = 1e-2
+INNER_TOL_MAX = 1e-4
 
 
 def _flow_totals(amen, V, L, mobile_pos, E, reg_share, sizew, par, cols=None, internal=None):
@@ -474,6 +486,7 @@ def _calibrate(sc, tol, max_iter, damping, stage):
     # starts from the previous iteration's wages
     model = _base_model(_with_fundamentals(sc, prod, amen, income))
     st0, prod0, inc0, wage = model.static, dict(prod), dict(income), None
+    inner_tol = INNER_TOL_MAX  # the first solve: only the GDP error's size matters
     try:
         for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
             row = np.ones(st0.n_places)
@@ -484,7 +497,8 @@ def _calibrate(sc, tol, max_iter, damping, stage):
                 inc[st0.place_index[pid]] = v / inc0[pid]
             model.static = dataclasses.replace(st0, productivity=st0.productivity * row[:, None],
                                                ext_income=st0.ext_income * inc)
-            eq, inp, prim, net, st = _solve_base(model, sc, wage0=wage)
+            exact = inner_tol <= sc.solver.tol
+            eq, inp, prim, net, st = _solve_base(model, sc, wage0=wage, tol=inner_tol)
             wage = eq.wage
             idx = np.array([st.place_index[i] for i in ids])
             errs_t, trade_updates = _partner_updates(partners, eq, inp, st, damping)
@@ -507,7 +521,11 @@ def _calibrate(sc, tol, max_iter, damping, stage):
                 updates[pid] = (need / labour[j]) ** (damping * sig / (sig - 1.0))
             err_g = float(np.max(np.abs(errs))) if errs else 0.0
             if err_g < tol and err_t < tol:
-                break
+                if exact:
+                    break
+                inner_tol = 0.0  # the same fundamentals again, solved to the solver tol
+                continue
+            inner_tol = min(INNER_TOL_MAX, INNER_TOL_FACTOR * max(err_g, err_t))
             for pid, f in updates.items():
                 prod[pid] *= f
             for pid, (fy, fa) in trade_updates.items():

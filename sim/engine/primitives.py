@@ -520,29 +520,93 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
                            passenger_rows=rows)
 
 
+#: Fields of :class:`StaticData` that :func:`network_matrices` reads (with the links and the
+#: parameters, everything the matrices depend on; :func:`_network_key` digests them).
+_NETWORK_STATIC = ("n_places", "sigma", "trade_cost_scale", "tradable", "internal",
+                   "migration_allowed", "mode_freight", "mode_passenger", "mode_cpk_freight",
+                   "mode_cpk_passenger", "mode_terminal_freight", "mode_terminal_passenger")
+
+_HANDOFF: dict = {}
+"""At most one set of network matrices offered by a base-year calibration to the run that
+follows it (:class:`NetworkCache` with ``share=True``), by :func:`_network_key`."""
+
+
+def _network_key(static: StaticData, links: LinkSet, par: Parameters) -> str:
+    """Digest of every input of :func:`network_matrices` (firm dynamics do not enter)."""
+    import hashlib
+
+    h = hashlib.sha256(links.key())
+    for name in _NETWORK_STATIC:
+        v = np.asarray(getattr(static, name))
+        h.update(name.encode() + str(v.dtype).encode() + str(v.shape).encode())
+        h.update(np.ascontiguousarray(v).tobytes())
+    h.update(repr(dataclasses.replace(par, firm_dynamics="free_entry")).encode())
+    return h.hexdigest()
+
+
 class NetworkCache:
-    """Recompute network matrices only when the active link set changes."""
+    """Recompute network matrices only when the active link set changes.
+
+    ``share=True`` (the calibration's base-year models) also offers the matrices it builds to
+    the next cache of the process that needs the same ones (the calibrated run: a calibration
+    changes productivities and amenities, never the network), which takes them instead of
+    building them again; at most one set is on offer, taking it removes it, and the next
+    build of another network drops it (two sets are never held for it). The matrices
+    are the same either way (same inputs, same function), so results are bit-identical.
+    """
 
     def __init__(self, static: StaticData, par: Parameters, *, costs: bool = True,
                  kappa: bool = True, kernel: bool = False, passenger_sources=(),
-                 freeness_dtype=np.float64):
+                 share: bool = False, freeness_dtype=np.float64):
         self.static = static
         self.par = par
         self.keep = {"costs": costs, "kappa": kappa, "kernel": kernel,
                      "passenger_sources": tuple(passenger_sources),
                      "freeness_dtype": np.dtype(freeness_dtype)}
+        self.share = share
         self._key: bytes | None = None
         self._value: NetworkMatrices | None = None
         self.recomputations = 0
+        self.shared = 0  # matrices taken from a calibration instead of built
+
+    def _take_offered(self, links: LinkSet) -> NetworkMatrices | None:
+        """The offered matrices if they are this cache's (then no longer on offer)."""
+        if not _HANDOFF:
+            return None
+        key = _network_key(self.static, links, self.par)
+        offered_key, value = next(iter(_HANDOFF.items()))
+        keep = self.keep
+        if (offered_key != key or value.freeness.dtype != keep["freeness_dtype"]
+                or (keep["costs"] and value.freight_cost is None)
+                or (keep["kappa"] and value.migration_cost is None)
+                or (keep["kernel"] and value.migration_kernel is None)
+                or not set(keep["passenger_sources"]) <= set(value.passenger_rows or {})):
+            return None
+        _HANDOFF.clear()
+        return dataclasses.replace(
+            value, migration_cost=value.migration_cost if keep["kappa"] else None,
+            migration_kernel=value.migration_kernel if keep["kernel"] else None,
+            freight_cost=value.freight_cost if keep["costs"] else None,
+            passenger_cost=value.passenger_cost if keep["costs"] else None,
+            passenger_rows={i: value.passenger_rows[i] for i in keep["passenger_sources"]})
 
     def get(self, links: LinkSet) -> NetworkMatrices:
         """Matrices for ``links`` (cached)."""
         key = links.key()
         if key != self._key:
             self._value = None  # the old matrices go before the new ones are built
-            self._value = network_matrices(self.static, links, self.par, **self.keep)
+            value = self._take_offered(links)
+            if value is None:
+                _HANDOFF.clear()  # an offer the next build does not take is dropped (memory)
+                value = network_matrices(self.static, links, self.par, **self.keep)
+            else:
+                self.shared += 1
+            self.recomputations += 1  # networks of the run, built or taken
+            self._value = value
             self._key = key
-            self.recomputations += 1
+            if self.share:
+                _HANDOFF.clear()
+                _HANDOFF[_network_key(self.static, links, self.par)] = value
         return self._value
 
     def clear(self) -> None:

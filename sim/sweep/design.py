@@ -125,6 +125,8 @@ class Plan:
     members: list
     spec_hash: str
     baseline: str | None
+    scenario_hashes: dict = dataclasses.field(default_factory=dict)
+    """``sim.scenario.load.scenario_hash`` of each scenario, by name (computed once)."""
 
 
 def _json_spec(spec: SweepSpec) -> dict:
@@ -197,12 +199,12 @@ def plan_sweep(spec: SweepSpec) -> Plan:
                 members.append({"run_id": f"p{i:04d}-{label}-s{seed}", "point": i,
                                 "scenario": label, "params": params, "seed": int(seed),
                                 "end_year": spec.end_year})
-    ident = {"spec": _json_spec(spec),
-             "scenarios": {k: scenario_hash(v) for k, v in scenarios.items()}}
+    hashes = {k: scenario_hash(v) for k, v in scenarios.items()}
+    ident = {"spec": _json_spec(spec), "scenarios": hashes}
     h = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:8]
     baseline = spec.baseline
     return Plan(spec=spec, scenarios=scenarios, paths=paths, matrix=X, members=members,
-                spec_hash=h, baseline=baseline)
+                spec_hash=h, baseline=baseline, scenario_hashes=hashes)
 
 
 def _check_lever(name, column, scenarios, file) -> None:

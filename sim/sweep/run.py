@@ -17,7 +17,7 @@ from sim.results.folder import clean_siblings, fault_point, folder_kind, replace
 from sim.results.sweeps import MANIFEST
 from sim.sweep import store
 from sim.sweep.design import default_sweep_dir, plan_sweep
-from sim.sweep.execute import UNGUARDED, _execute
+from sim.sweep.execute import UNGUARDED, _execute, start_pool_server
 from sim.sweep.spec import SweepSpec, load_sweep_spec
 from sim.sweep.store import PARTS
 
@@ -71,6 +71,8 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
         spec = load_sweep_spec(spec)
     if end_year is not None:
         spec = dataclasses.replace(spec, end_year=end_year)
+    if not (dask or scheduler):
+        start_pool_server()  # the workers' server imports the engine while the scenarios load
     plan = plan_sweep(spec)
     out = Path(out) if out is not None else default_sweep_dir(plan)
     final = out
@@ -128,10 +130,12 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
     session = {"started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                "resumed_with_finished": len(done), "executed": 0}
     t0 = time.perf_counter()
+    frames: dict = {}  # this session's tables, kept for the consolidation
     try:
         if todo:
             _execute(plan, todo, parts, workers=workers, dask=dask, scheduler=scheduler,
-                     quiet=quiet, session=session, progress=progress, done=len(done))
+                     quiet=quiet, session=session, progress=progress, done=len(done),
+                     frames=frames)
     except BaseException:
         session["interrupted"] = True
         raise
@@ -139,7 +143,7 @@ def run_sweep(spec, out=None, *, workers: int | None = None, dask: bool = False,
         session["wall_time_s"] = round(time.perf_counter() - t0, 3)
         manifest["sessions"].append(session)
         store._write_json(out / MANIFEST, manifest)
-    store._consolidate(plan, out, manifest)
+    store._consolidate(plan, out, manifest, frames)
     if staging is not None:
         replace_folder(staging, final)
     return final

@@ -112,7 +112,8 @@ def _manifest(plan: Plan, out: Path) -> dict:
         "description": spec.description,
         "source": spec.source, "spec_hash": plan.spec_hash, "status": "running",
         "spec": _json_spec(spec),
-        "scenarios": [{"name": k, "path": plan.paths[k], "hash": scenario_hash(sc),
+        "scenarios": [{"name": k, "path": plan.paths[k],
+                       "hash": plan.scenario_hashes.get(k) or scenario_hash(sc),
                        "calibrate": sc.calibrate, "groups": {g: list(m) for g, m in sc.groups},
                        "start_year": sc.time.start, "end_year": sc.time.end,
                        "policies": len(sc.policies)}
@@ -129,8 +130,15 @@ def _manifest(plan: Plan, out: Path) -> dict:
 
 
 
-def _consolidate(plan: Plan, out: Path, manifest: dict) -> None:
+def _consolidate(plan: Plan, out: Path, manifest: dict, frames: dict | None = None) -> None:
+    """Write the sweep's tables from its parts.
+
+    ``frames`` (run id -> (places, sectors)): the tables of parts written in this session,
+    still in memory, used instead of reading those parts back (the same frames: parquet keeps
+    every dtype, and the tables come out byte for byte the same).
+    """
     parts = out / PARTS
+    frames = frames or {}
     names = [p.name for p in plan.spec.parameters]
     rows, places, sectors = [], [], []
     for m in plan.members:
@@ -145,8 +153,9 @@ def _consolidate(plan: Plan, out: Path, manifest: dict) -> None:
                "calibration": info.get("calibration", "")}
         rows.append(row)
         if info["status"] == "ok":
-            for t, acc in (("places", places), ("sectors", sectors)):
-                df = pd.read_parquet(d / f"{t}.parquet")
+            kept = frames.get(m["run_id"])
+            for i, (t, acc) in enumerate((("places", places), ("sectors", sectors))):
+                df = kept[i] if kept is not None else pd.read_parquet(d / f"{t}.parquet")
                 df.insert(0, "run_id", m["run_id"])
                 acc.append(df)
     runs = pd.DataFrame(rows)
