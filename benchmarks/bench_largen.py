@@ -12,10 +12,12 @@ and ratios measured in the same run; wall times only when the machine is idle.
 
 Goals (``goal`` in ``extra_info``): at 10,000 places x 10 sectors one annual step under 2 s and
 4 GB resident, a 16-year run under 60 s; at 2,850 county-level units x 13 sectors a calibrated
-16-year run under 30 s and 3 GB.
+16-year run under 30 s and 3 GB. Solver cases (``SOLVERS``): the defaults (``f64``), float32
+freeness (``f32``), and float32 with the country-scale Anderson settings (``f32-aa10``).
 
-Measured on the shared 2-core machine (load average 6-9, so CPU seconds; rows block of 1,024
-for the network build, since lowered to 256: -0.2 GB peak at 5,000 places)::
+Measured before the solver's map used the compiled products (shared 2-core machine, load
+average 6-9, so CPU seconds; rows block of 1,024 for the network build, since lowered to 256:
+-0.2 GB peak at 5,000 places)::
 
     N x K        network   first year  later year (median)  peak RSS  matrices held
     2,000 x 10     4.2 s      3.0 s       1.9 s  (25 it.)     0.40 GB  0.12 GB
@@ -49,6 +51,25 @@ the shortest paths alone take 90 CPU s against 60 s for the whole run (the sourc
 cores, so the wall time can approach half the CPU time on an idle machine; not measurable here:
 289 s wall under load 9). ``test_shortest_paths_country`` compares the two
 shortest-path implementations at 2,850 and 5,000 places (same result asserted).
+
+With the compiled products in the solver's map and the quadratic start (docs/performance.md,
+"Country scale"), CPU seconds of a later year, median, measured side by side with the previous
+map on the same network matrices (load average 7-11; 2 threads)::
+
+    N x 10       network  previous map   float64        float32   float32 + Anderson 10, d = 1
+    2,000          4.6 s   1.79 s         0.87 s         0.87 s    0.66 s
+    5,000         33.1 s  13.65 s         2.02 s         1.55 s    1.02 s (separate run)
+    10,000       158.3 s  (first year     5.04 s         4.32 s    2.69 s (11 it.; separate run,
+                          117.7 s vs 23.6 s)                         peak RSS 2.43 GB)
+
+At load average 3.2-3.7 the float32 + Anderson case at 10,000 x 10 took a median later year of
+4.16 s wall, 2.62 s CPU (11 iterations), peak RSS 2.46 GB: the 2 s step is not yet shown.
+
+Growth (CPU, 2,000 -> 10,000, float64): a later year ~ N^1.1, the network ~ N^2.2 (Dijkstra
+from every place). A 16-year run at 10,000 x 10 is therefore about 158 + 24 + 15 x 4.5 = 250
+CPU s, three quarters of it the network build; one later year (14 iterations) streams
+(14 + 1.5) x 4.8 GB of float64 freeness, about 2.9 s at the 25-28 GB/s of two threads on a quiet
+machine, 1.5 s in float32.
 """
 
 import json
@@ -65,12 +86,21 @@ from sim.kernels.migration import migration_table
 _MEASURED: dict = {}
 
 
-def _probe(n, k, years, calibrate=False):
+#: Solver settings of the cases: the defaults; float32 freeness; float32 freeness with the
+#: country-scale Anderson settings (docs/performance.md, "Country scale").
+SOLVERS = {"f64": {}, "f32": {"freeness_precision": "float32"},
+           "f32-aa10": {"freeness_precision": "float32", "anderson": 10, "damping": 1.0}}
+
+
+def _probe(n, k, years, calibrate=False, solver="f64"):
     code = ("import json, sys; from sim._testing import scale_probe; "
-            f"json.dump(scale_probe({n}, {k}, years={years}, calibrate={calibrate}), sys.stdout)")
+            f"json.dump(scale_probe({n}, {k}, years={years}, calibrate={calibrate}, "
+            f"solver={SOLVERS[solver]!r}), sys.stdout)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True)
-    return json.loads(out.stdout)
+    res = json.loads(out.stdout)
+    res["solver_case"] = solver
+    return res
 
 
 def _record(benchmark, res, goal):
@@ -83,11 +113,12 @@ def _record(benchmark, res, goal):
         "total_wall_s": res["total"]["wall_s"], "total_cpu_s": res["total"]["cpu_s"],
         "peak_rss_mb": res["total"]["peak_rss_mb"], "matrices_mb": res["matrices_mb"],
         "iterations": res["iterations"], "goal": goal,
+        "solver": res["solver_case"],
     }
     if "calibrate" in res and isinstance(res["calibrate"], dict):
         info["calibrate_cpu_s"] = res["calibrate"]["cpu_s"]
     benchmark.extra_info.update(info)
-    _MEASURED[(res["n_places"], res["n_sectors"], res["years"])] = info
+    _MEASURED[(res["n_places"], res["n_sectors"], res["years"], res["solver_case"])] = info
     print(f"\n{benchmark.name}: {json.dumps(info)}")
     return info
 
@@ -100,21 +131,24 @@ def _exponent(key_small, key_large, field):
     return float(np.log(b[field] / a[field]) / np.log(key_large[0] / key_small[0]))
 
 
-@pytest.mark.parametrize("n", [2000, 5000, 10000])
-def test_annual_step(benchmark, n):
-    """Two years at N x 10: the network, the first year and one warm year; peak RSS."""
-    res = benchmark.pedantic(_probe, args=(n, 10, 2), rounds=1, iterations=1)
+@pytest.mark.parametrize("n, solver", [(2000, "f64"), (5000, "f64"), (10000, "f64"),
+                                       (2000, "f32"), (10000, "f32"), (2000, "f32-aa10"),
+                                       (10000, "f32-aa10")])
+def test_annual_step(benchmark, n, solver):
+    """Four years at N x 10: the network, the first year and three warm years (the third and
+    fourth start from the quadratic extrapolation of large regions); peak RSS."""
+    res = benchmark.pedantic(_probe, args=(n, 10, 4, False, solver), rounds=1, iterations=1)
     _record(benchmark, res, {"step_s": 2.0, "rss_mb": 4096} if n == 10000 else None)
     for field in ("step_median_cpu_s", "network_cpu_s"):
-        b = None if n == 2000 else _exponent((2000, 10, 2), (n, 10, 2), field)
+        b = None if n == 2000 else _exponent((2000, 10, 4, solver), (n, 10, 4, solver), field)
         if b is not None:
             benchmark.extra_info[f"{field}_exponent_from_2000"] = b
 
 
-@pytest.mark.parametrize("n", [2000, 10000])
-def test_sixteen_years(benchmark, n):
+@pytest.mark.parametrize("n, solver", [(2000, "f64"), (10000, "f64"), (10000, "f32-aa10")])
+def test_sixteen_years(benchmark, n, solver):
     """A 16-year run at N x 10 (network once, 16 equilibria and migrations, tidy tables)."""
-    res = benchmark.pedantic(_probe, args=(n, 10, 16), rounds=1, iterations=1)
+    res = benchmark.pedantic(_probe, args=(n, 10, 16, False, solver), rounds=1, iterations=1)
     _record(benchmark, res, {"total_s": 60.0} if n == 10000 else None)
 
 

@@ -211,12 +211,17 @@ def synthetic_country(n_places: int, n_sectors: int, *, seed: int = 0, n_externa
 
 
 def synthetic_country_scenario(n_places: int, n_sectors: int, *, seed: int = 0, years: int = 2,
-                               calibrate: bool = False, **kw) -> Scenario:
-    """A scenario over :func:`synthetic_country` with default parameters."""
+                               calibrate: bool = False, solver: dict | None = None,
+                               **kw) -> Scenario:
+    """A scenario over :func:`synthetic_country` with default parameters.
+
+    ``solver``: settings of the ``solver:`` block (e.g. ``{"freeness_precision": "float32"}``);
+    default: the defaults.
+    """
     region = synthetic_country(n_places, n_sectors, seed=seed, **kw)
     return Scenario(name=f"country-{n_places}x{n_sectors}", region=region, seed=seed,
                     time=TimeSpan(2020, 2020 + years - 1), parameters=Parameters(),
-                    solver=Solver(), calibrate=calibrate)
+                    solver=Solver(**(solver or {})), calibrate=calibrate)
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,16 +448,17 @@ def peak_rss_mb() -> float:
 
 
 def scale_probe(n_places: int, n_sectors: int, *, years: int = 1, calibrate: bool = False,
-                seed: int = 1, log=None) -> dict:
+                seed: int = 1, log=None, solver: dict | None = None) -> dict:
     """Time and memory of a run over :func:`synthetic_country` by phase (scale benchmarks).
 
     Meant to run alone in a fresh process (peak RSS is the process's). Phases, wall and CPU
     seconds (``time.process_time``): ``build`` (region and scenario), ``calibrate`` (if asked),
     ``network`` (shortest paths, trade freeness, migration kernel: the first year's network
     matrices), ``first_step`` (the first year without the network), ``steps`` (each later
-    year), ``tables`` (the recorder's tidy tables). Also peak RSS (MB) after each phase and the
-    sizes (MB) of the (N, N) arrays held. ``log(phase, numbers)``, if given, is called after
-    each phase and year.
+    year), ``tables`` (the recorder's tidy tables). Also peak RSS (MB) after each phase, the
+    sizes (MB) of the (N, N) arrays held and the equilibrium iterations of every year.
+    ``log(phase, numbers)``, if given, is called after each phase and year; ``solver``: settings
+    of the scenario's ``solver:`` block (:func:`synthetic_country_scenario`).
     """
     import time
 
@@ -460,7 +466,7 @@ def scale_probe(n_places: int, n_sectors: int, *, years: int = 1, calibrate: boo
     from sim.engine.model import SimModel
 
     out: dict = {"n_places": n_places, "n_sectors": n_sectors, "years": years,
-                 "calibrate": calibrate}
+                 "calibrate": calibrate, "solver": dict(solver or {})}
 
     def clock():
         return time.perf_counter(), time.process_time()
@@ -474,7 +480,7 @@ def scale_probe(n_places: int, n_sectors: int, *, years: int = 1, calibrate: boo
 
     t = clock()
     start = t
-    sc = synthetic_country_scenario(n_places, n_sectors, seed=seed, years=years)
+    sc = synthetic_country_scenario(n_places, n_sectors, seed=seed, years=years, solver=solver)
     t = lap("build", t)
     if calibrate:
         sc = calibrator(sc)[0]

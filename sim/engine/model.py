@@ -46,6 +46,7 @@ from sim.engine.recorder import (
 )
 from sim.kernels import firms as fk
 from sim.kernels.choice import rouwenhorst, stationary
+from sim.kernels.dense import MIN_PLACES
 from sim.kernels.equilibrium import (
     EquilibriumInputs,
     external_trade,
@@ -222,6 +223,28 @@ def _extrapolate(wage, prev, prev2=None):
     return np.where(ok & np.isfinite(guess), guess, wage)
 
 
+def _extrapolate_quadratic(wage, prev, prev2):
+    """Start of the next solve from the last three solutions, quadratic in logs.
+
+    ``ln w + (ln w - ln w_prev) + ((ln w - ln w_prev) - (ln w_prev - ln w_prev2))`` =
+    ``3 ln w - 3 ln w_prev + ln w_prev2`` where all three are positive and finite; elsewhere,
+    or with fewer solutions, :func:`_extrapolate`'s log-linear start. Used from
+    ``dense.MIN_PLACES`` places, where each solve iteration streams the freeness matrices:
+    on the 2,000-place synthetic country it is 1.3-2.3 times closer to the solution than the
+    log-linear start and saves 1-3 of 16 iterations (docs/performance.md). Below, the
+    log-linear start is kept (small regions' results stay bit-identical).
+    """
+    lin = _extrapolate(wage, prev)
+    if prev is None or prev2 is None:
+        return lin
+    ok = (np.isfinite(wage) & (wage > 0) & np.isfinite(prev) & (prev > 0)
+          & np.isfinite(prev2) & (prev2 > 0))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lw, lp, lq = (np.log(np.where(ok, a, 1.0)) for a in (wage, prev, prev2))
+        guess = np.exp(3.0 * lw - 3.0 * lp + lq)
+    return np.where(ok & np.isfinite(guess) & (guess > 0), guess, lin)
+
+
 _SPINUP_MEMO: dict = {}
 """Base-year firm spin-ups by content of their inputs (a plan and its baseline, or a
 calibration and its run, share one); at most 4 are kept."""
@@ -343,13 +366,15 @@ class SimModel(MesaModel):
             kernel=logit and not agents,
             passenger_sources=sorted({st.place_index[p.place] for p in scenario.policies
                                       if isinstance(p, InnovationPolicy)}),
-            share=share_network)
+            share=share_network,
+            freeness_dtype=np.dtype(scenario.solver.freeness_precision))
         self._integrated = None  # (network matrices, integration pairs, integrated matrices)
         self._paths = None  # (freight network, its shortest-path trees) of the last year
         self._size_factor = None
         self.link_volume: dict = {}
         self._wage = None
         self._wage_prev = None  # last year's wages: with this year's, the next solve's start
+        self._wage_prev2 = None  # the year before (quadratic start of large regions)
         self._prim = None  # (static, policies, year, primitives) of the last call
         self.last = None
         self.firms = None
@@ -545,10 +570,13 @@ class SimModel(MesaModel):
         intern = st.internal
         inp, prim, net = self.equilibrium_inputs()
         slv = sc.solver
-        eq = solve_equilibrium(inp, wage0=_extrapolate(self._wage, self._wage_prev),
-                               tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
-                               anderson=slv.anderson, year=self.year)
-        self._wage_prev, self._wage = self._wage, eq.wage
+        if st.n_places >= MIN_PLACES:
+            start = _extrapolate_quadratic(self._wage, self._wage_prev, self._wage_prev2)
+        else:
+            start = _extrapolate(self._wage, self._wage_prev)
+        eq = solve_equilibrium(inp, wage0=start, tol=slv.tol, max_iter=slv.max_iter,
+                               damping=slv.damping, anderson=slv.anderson, year=self.year)
+        self._wage_prev2, self._wage_prev, self._wage = self._wage_prev, self._wage, eq.wage
         congestible = bool(np.isfinite(prim.links.capacity).any())
         if congestible or self.recorder.has_links:
             volume = self._freight_volumes(eq, inp, prim.links)
@@ -732,7 +760,7 @@ class SimModel(MesaModel):
         self._paths = None
         self.link_volume = {}
         self.last = None
-        self._wage = self._wage_prev = None
+        self._wage = self._wage_prev = self._wage_prev2 = None
         self._prim = None
         self.recorder = None
         self.static = None

@@ -446,7 +446,7 @@ _ROW_BLOCK = 256
 
 def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, costs: bool = True,
                      kappa: bool = True, kernel: bool = False,
-                     passenger_sources=()) -> NetworkMatrices:
+                     passenger_sources=(), freeness_dtype=np.float64) -> NetworkMatrices:
     """Generalized costs by shortest paths, trade freeness per group and migration costs.
 
     Parameters
@@ -461,6 +461,9 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
         Keep the (N, N) migration kernel exp(-kappa) [D1] (aggregate logit migration).
     passenger_sources : sequence of int
         Places whose rows of passenger costs are kept (innovation bases [P6]).
+    freeness_dtype : numpy dtype
+        Storage of the trade freeness (``solver.freeness_precision``): float64, or float32
+        (each entry rounded to nearest from the float64 value; half the memory and bytes).
 
     Notes
     -----
@@ -478,7 +481,7 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
 
     fc = gc("freight")
     group, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
-    freeness = np.empty((len(keys), N, N))
+    freeness = np.empty((len(keys), N, N), dtype=freeness_dtype)
     for lo in range(0, N, _ROW_BLOCK):
         hi = min(lo + _ROW_BLOCK, N)
         for g, (sig, scale) in enumerate(keys):
@@ -554,11 +557,12 @@ class NetworkCache:
 
     def __init__(self, static: StaticData, par: Parameters, *, costs: bool = True,
                  kappa: bool = True, kernel: bool = False, passenger_sources=(),
-                 share: bool = False):
+                 share: bool = False, freeness_dtype=np.float64):
         self.static = static
         self.par = par
         self.keep = {"costs": costs, "kappa": kappa, "kernel": kernel,
-                     "passenger_sources": tuple(passenger_sources)}
+                     "passenger_sources": tuple(passenger_sources),
+                     "freeness_dtype": np.dtype(freeness_dtype)}
         self.share = share
         self._key: bytes | None = None
         self._value: NetworkMatrices | None = None
@@ -572,7 +576,8 @@ class NetworkCache:
         key = _network_key(self.static, links, self.par)
         offered_key, value = next(iter(_HANDOFF.items()))
         keep = self.keep
-        if (offered_key != key or (keep["costs"] and value.freight_cost is None)
+        if (offered_key != key or value.freeness.dtype != keep["freeness_dtype"]
+                or (keep["costs"] and value.freight_cost is None)
                 or (keep["kappa"] and value.migration_cost is None)
                 or (keep["kernel"] and value.migration_kernel is None)
                 or not set(keep["passenger_sources"]) <= set(value.passenger_rows or {})):

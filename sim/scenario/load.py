@@ -45,6 +45,7 @@ from sim.scenario.defaults import DEFAULT_MODES
 from sim.scenario.schema import (
     DRIFT_RULES,
     FIRM_DYNAMICS,
+    FREENESS_PRECISIONS,
     MIGRATION_RULES,
     POLICY_TYPES,
     RESOLUTIONS,
@@ -1129,6 +1130,9 @@ def _build(data: dict, origin: _OMap, default_name: str, source: str | None) -> 
     sloc = root.at("solver")
     solver = _record(Solver, _mapping(data.get("solver"), sloc, "solver settings"), sloc)
     _check_rules(solver, sloc)
+    if solver.freeness_precision not in FREENESS_PRECISIONS:
+        sloc.at("freeness_precision").fail(solver.freeness_precision,
+                                           f"must be one of: {', '.join(FREENESS_PRECISIONS)}")
 
     region = _region(data.get("region"), root.at("region"), par)
     policies = _policies(data.get("policies"), root.at("policies"), region)

@@ -24,6 +24,7 @@ RESOLUTIONS = ("aggregate", "agents")
 FIRM_DYNAMICS = ("free_entry", "entry_exit")
 DRIFT_RULES = ("persist", "decay", "stop")
 TRADE_COST_FORMS = ("power", "exponential")
+FREENESS_PRECISIONS = ("float64", "float32")
 
 
 def _f(default: Any = MISSING, unit: str = "", doc: str = "",
@@ -503,6 +504,12 @@ class Solver:
     anderson: int = _f(
         5, "iterates",
         "Anderson acceleration history length (0: plain damped iteration).")
+    freeness_precision: str = _f(
+        "float64", "",
+        "Storage of the trade freeness matrices: `float32` halves their memory and the bytes "
+        "each equilibrium evaluation streams (sums stay float64); solved wages move by a few "
+        "1e-9 relative, above `tol` (docs/performance.md). For country-scale regions.",
+        choices=FREENESS_PRECISIONS)
 
 
 @dataclass(frozen=True)

@@ -158,3 +158,24 @@ def test_migration_year_compiled_equals_numpy(compiled_everywhere):
     for key in ref:
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-12, atol=1e-15, err_msg=key)
         np.testing.assert_allclose(got32[key], ref[key], rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("firms", [False, True])
+def test_prepared_map_compiled_equals_numpy(compiled_everywhere, monkeypatch, firms):
+    """The solver's map from MIN_PLACES on (compiled products over all rows of T_g, no copy
+    of its internal rows) is the small-region map (numpy/BLAS products) to rounding."""
+    from sim.kernels.equilibrium import _Map
+
+    inp = random_inputs(7, N=40, K=6, n_ext=3, housing=0.25, nontraded=True)
+    rng = np.random.default_rng(3)
+    if firms:
+        M = rng.uniform(0.0, 1.0, (40, 6)) * (rng.random((40, 6)) < 0.8)
+        inp = dataclasses.replace(inp, firm_count=M, firm_index=M * rng.uniform(0.5, 2.0, M.shape),
+                                  extra_demand=rng.uniform(0.0, 0.5, M.shape))
+    ext = ~inp.internal
+    big = _Map(inp, ext, float(inp.sector_elasticity))
+    monkeypatch.setattr(dense, "MIN_PLACES", 10**9)
+    small = _Map(inp, ext, float(inp.sector_elasticity))
+    assert big.large and not small.large
+    z = big.pack(rng.normal(0.0, 0.3, (40, 6)))
+    np.testing.assert_allclose(big(z), small(z), rtol=1e-12, atol=1e-12)
