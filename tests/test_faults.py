@@ -585,3 +585,39 @@ def test_ctrl_c_while_a_sweep_waits_leaves_no_pool_lock_held(tmp_path, monkeypat
         time.sleep(0.05)
     assert not [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"]
     assert execute.RESULT_POLL_S <= 0.2
+
+
+def test_killed_sweeps_pool_temp_folders_are_removed_by_the_next(tmp_path):
+    """The pool server's socket folder of a SIGKILLed sweep is removed by the next sweep.
+
+    ``multiprocessing`` removes its temporary folder at a normal exit only. A folder named for
+    a process that no longer exists is a killed sweep's; one of a live process is left alone,
+    and a sweep that ends normally leaves none of its own.
+    """
+    import shutil
+    import tempfile
+
+    from sim.sweep.execute import POOL_TEMP_PREFIX
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    tmp = Path(tempfile.gettempdir())
+    stale = tmp / f"{POOL_TEMP_PREFIX}{int(dead.stdout)}-test"
+    live = tmp / f"{POOL_TEMP_PREFIX}{os.getpid()}-test"
+    for d in (stale, live):
+        d.mkdir()
+        (d / "listener-x").write_text("")
+    try:
+        f = tmp_path / "toy.yaml"
+        f.write_text(TOY)
+        env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
+        p = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(f), "--out",
+                              str(tmp_path / "s"), "--workers", "2", "--quiet"], cwd=ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+        assert not stale.exists() and live.exists()
+        assert not list(tmp.glob(f"{POOL_TEMP_PREFIX}{p.pid}-*"))
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)

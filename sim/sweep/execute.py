@@ -279,6 +279,59 @@ def pool_context():
     return ctx
 
 
+POOL_TEMP_PREFIX = "pymp-sim-"
+"""Name prefix (then the pid) of the temporary folder holding the pool server's socket."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove_pool_temp_dir(rmtree, path: str) -> None:
+    rmtree(path, ignore_errors=True)
+    cfg = multiprocessing.current_process()._config
+    if cfg.get("tempdir") == path:
+        cfg["tempdir"] = None
+
+
+def own_pool_temp_dir() -> str | None:
+    """Name this process's ``multiprocessing`` temporary folder, and remove those of dead sweeps.
+
+    The ``forkserver`` listens on a Unix socket in a folder that ``multiprocessing`` creates in
+    the system's temporary directory and removes when the process exits; a process killed with
+    SIGKILL leaves it behind. This creates that folder as ``pymp-sim-<pid>-<random>`` (through
+    the ``tempdir`` entry of the process configuration, which ``multiprocessing.util.get_temp_dir``
+    reads), removed at exit as before, and first removes every ``pymp-sim-<pid>-*`` folder of
+    this user whose process no longer exists: killed sweeps' folders are removed by the next
+    sweep instead of accumulating. Leaves an already chosen folder alone. Returns the folder.
+    """
+    import shutil
+    import tempfile
+
+    cfg = multiprocessing.current_process()._config
+    if cfg.get("tempdir") is not None:
+        return cfg["tempdir"]
+    for d in Path(tempfile.gettempdir()).glob(f"{POOL_TEMP_PREFIX}*-*"):
+        head = d.name[len(POOL_TEMP_PREFIX):].split("-", 1)[0]
+        if not head.isdigit() or int(head) == os.getpid() or _pid_alive(int(head)):
+            continue
+        with contextlib.suppress(OSError):
+            if d.is_dir() and not d.is_symlink() and d.stat().st_uid == os.getuid():
+                shutil.rmtree(d, ignore_errors=True)
+    path = tempfile.mkdtemp(prefix=f"{POOL_TEMP_PREFIX}{os.getpid()}-")
+    from multiprocessing import util
+
+    util.Finalize(None, _remove_pool_temp_dir, args=(shutil.rmtree, path), exitpriority=-100)
+    cfg["tempdir"] = path
+    return path
+
+
 def start_pool_server() -> None:
     """Start the pool's ``forkserver`` now if it is not running; returns at once.
 
@@ -292,6 +345,7 @@ def start_pool_server() -> None:
         return
     from multiprocessing import forkserver
 
+    own_pool_temp_dir()
     with _workers_start_ignoring_ctrl_c():
         forkserver.ensure_running()
 
