@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import SweepError
+from sim.results.folder import _pid_alive
 from sim.sweep import store
 from sim.sweep.design import Plan
 from sim.sweep.spec import apply_parameters, calibration_scenario
@@ -281,16 +282,6 @@ def pool_context():
 
 POOL_TEMP_PREFIX = "pymp-sim-"
 """Name prefix (then the pid) of the temporary folder holding the pool server's socket."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _remove_pool_temp_dir(rmtree, path: str) -> None:
