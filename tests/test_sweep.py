@@ -299,10 +299,20 @@ def test_resume_after_interruption_runs_only_missing(pool1, toy_file, tmp_path, 
         load_sweep(out)
     with pytest.raises(SweepError, match="--resume"):
         run_sweep(toy_file, out, workers=2)
+    # parts hold Arrow IPC tables; a part written as Parquet (earlier versions) still resumes
+    done = sorted(d for d in (out / "runs").iterdir() if not d.name.startswith("."))
+    assert sorted(p.name for p in done[0].iterdir()) == ["places.arrow", "run.json",
+                                                         "sectors.arrow"]
+    for t in ("places", "sectors"):
+        f = done[0] / f"{t}.arrow"
+        pd.read_feather(f).to_parquet(done[0] / f"{t}.parquet", index=False)
+        f.unlink()
     run_sweep(toy_file, out, workers=2, resume=True)
     s = session(out)
     assert s["resumed_with_finished"] == 5 and s["executed"] == 12 - 5
     assert_same_runs(pool1, out)
+    for t in ("places", "sectors"):  # the same bytes as the uninterrupted sweep
+        assert (out / f"{t}.parquet").read_bytes() == (pool1 / f"{t}.parquet").read_bytes()
     assert not (out / "runs").exists()
     # resuming a complete sweep does nothing; a changed sweep is refused
     run_sweep(toy_file, out, resume=True)

@@ -256,11 +256,12 @@ def _close_server_alive_pipe() -> None:
 
 
 PRELOAD = ("sim._one_thread", "sim.sweep.execute", "sim.engine.runner", "sim.engine.calibrate",
-           "threadpoolctl")
+           "threadpoolctl", "sim.sweep._preload")
 """Modules the pool's ``forkserver`` imports once, in this order, before it forks workers.
 
 ``sim._one_thread`` first: it sets the native thread pools to one thread before numpy loads,
-so that the server holds no thread but its own when it forks."""
+so that the server holds no thread but its own when it forks. ``sim.sweep._preload`` last: it
+pins them (threadpoolctl) once in the server, for every worker forked from it."""
 
 
 def pool_context():
@@ -581,7 +582,7 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
         with _ctrl_c_between_results() as interrupted:
             for job in cal_jobs.values():
                 submit(run_calibration, job, ("cal", job))
-            for m in ready:
+            for m in _longest_first(ready, plan.scenarios):
                 submit(run_member, m, ("run", m))
             workers_seen, loads = set(), {}
             session.update(calibrations=cal_times, workers_seen=[], shared_loads_per_worker=loads)
@@ -603,7 +604,7 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                                               "wall_time_s": r["wall_time_s"],
                                               "worker": r["worker"],
                                               "warnings": r.get("warnings", 0)}
-                    for m in waiting[item["key"]]:
+                    for m in _longest_first(waiting[item["key"]], plan.scenarios):
                         if r["status"] == "ok":
                             submit(run_member, dict(m, places=r["places"],
                                                     spinups=r["spinups"]), ("run", m))
@@ -622,6 +623,20 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                     bar.update(1)
                 session.update(calibrations=cal_times, workers_seen=sorted(workers_seen),
                                shared_loads_per_worker=loads)
+
+
+def _longest_first(members: list, scenarios: dict) -> list:
+    """``members`` in the order to submit them: the likely longest first (a stable sort).
+
+    The pool hands tasks out in submission order, so the last tasks of a sweep decide how
+    unevenly its workers finish; with the short ones last, a worker that runs out of work
+    waits for a shorter task on the other. A member's cost is not known before it runs; the
+    number of its scenario's policies stands for it (each policy is applied every year, and
+    links and corridors rebuild the network; Jilin: about 0.17 s of CPU time for a plan run
+    against 0.125 s for a baseline run). Results are consolidated in member order whatever the
+    order of execution.
+    """
+    return sorted(members, key=lambda m: -len(scenarios[m["scenario"]].policies))
 
 
 def _calibration_key(sc):

@@ -56,12 +56,37 @@ def _clean_tmp(out: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+PART_TABLES = ("places", "sectors")
+PART_SUFFIX = ".arrow"
+"""A part's tables are Arrow IPC files (Feather v2, uncompressed): about 3.5 ms to write a Jilin
+run's two tables against 6.5 ms as Parquet, in the sweep's own process while the workers run.
+Parts are read back only by a resumed sweep; parts of earlier versions (``.parquet``) still are.
+Both keep the frame exactly (pandas metadata: dtypes, column order), so the consolidated tables
+are the same bytes whichever the parts were written as."""
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    from pyarrow import feather
+
+    # one thread: pyarrow's default starts a thread pool per call for frames this long
+    feather.write_feather(pa.Table.from_pandas(df, preserve_index=False, nthreads=1), path,
+                          compression="uncompressed")
+
+
+def _read_table(part: Path, table: str) -> pd.DataFrame:
+    f = part / f"{table}{PART_SUFFIX}"
+    if f.is_file():
+        return pd.read_feather(f)
+    return pd.read_parquet(part / f"{table}.parquet")  # a part of an earlier version
+
+
 def _write_part(parts: Path, res: dict, member: dict) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{res['run_id']}.tmp-", dir=parts))
     try:
         if res["status"] == "ok":
-            res["places"].to_parquet(tmp / "places.parquet", index=False)
-            res["sectors"].to_parquet(tmp / "sectors.parquet", index=False)
+            for t in PART_TABLES:
+                _write_table(res[t], tmp / f"{t}{PART_SUFFIX}")
         row = {k: v for k, v in res.items() if k not in ("places", "sectors")}
         row["calibration"] = member.get("calibration", "")
         (tmp / "run.json").write_text(json.dumps(row, indent=2, default=str))
@@ -155,7 +180,7 @@ def _consolidate(plan: Plan, out: Path, manifest: dict, frames: dict | None = No
         if info["status"] == "ok":
             kept = frames.get(m["run_id"])
             for i, (t, acc) in enumerate((("places", places), ("sectors", sectors))):
-                df = kept[i] if kept is not None else pd.read_parquet(d / f"{t}.parquet")
+                df = kept[i] if kept is not None else _read_table(d, t)
                 df.insert(0, "run_id", m["run_id"])
                 acc.append(df)
     runs = pd.DataFrame(rows)
