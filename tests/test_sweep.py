@@ -511,6 +511,38 @@ end_year: 2022
     a = p[p.run_id == "p0000-small-agents-s1"]["population"].to_numpy()
     b = p[p.run_id == "p0000-small-agents-s2"]["population"].to_numpy()
     assert not np.array_equal(a, b)
+    assert (load_sweep(one).runs["same_as"] == "").all() and session(one)["reused"] == 0
+
+
+def test_seed_twins_at_aggregate_resolution_are_computed_once(pool1, tmp_path):
+    """Aggregate runs draw no random numbers: a seed's tables are the first seed's, taken.
+
+    The engine checked directly (firm entry and exit included): two seeds, the same tables.
+    """
+    from sim.scenario.schema import draws_random_numbers
+
+    sc = sim.load_scenario(SCEN / "example_link.yaml")
+    sc = dataclasses.replace(sc, parameters=dataclasses.replace(sc.parameters,
+                                                                firm_dynamics="entry_exit"))
+    assert not draws_random_numbers(sc)
+    a, b = (sim.run_scenario(sc, seed=s, end_year=2022) for s in (1, 2))
+    for t in ("places", "sectors"):
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), check_exact=True)
+    assert draws_random_numbers(sim.load_scenario(SCEN / "example_agents.yaml"))
+    # the toy sweep (3 points x 2 scenarios x seeds 1, 2) ran 6 members and took 6 tables
+    runs = load_sweep(pool1).runs.set_index("run_id")
+    twins = runs[runs["same_as"] != ""]
+    assert len(twins) == 6 and session(pool1)["reused"] == 6
+    assert (twins.index.str.endswith("-s2")).all()
+    assert list(twins["same_as"]) == [i[:-1] + "1" for i in twins.index]
+    assert (twins["wall_time_s"] == 0).all()
+    assert (runs.loc[twins["same_as"], "wall_time_s"] > 0).all()
+    p = load_sweep(pool1).places
+    for r, first in twins["same_as"].items():
+        pd.testing.assert_frame_equal(p[p.run_id == r].drop(columns="run_id")
+                                      .reset_index(drop=True),
+                                      p[p.run_id == first].drop(columns="run_id")
+                                      .reset_index(drop=True), check_exact=True)
 
 
 def test_sweep_workers_pin_blas_to_one_thread():

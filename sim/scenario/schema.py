@@ -925,6 +925,17 @@ def field_names(cls) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
+def draws_random_numbers(sc: Scenario) -> bool:
+    """Whether a run of ``sc`` draws random numbers, so that its seed can change its results.
+
+    Only agent populations draw (``resolution: agents``: sampling the households and firms of
+    the base year, their moves, conversions, entries, exits and births; docs/model.md). At
+    aggregate resolution the engine is deterministic: runs that differ only in seed give the
+    same tables (``tests/test_sweep.py`` checks it), and a sweep computes one of them.
+    """
+    return sc.resolution == "agents"
+
+
 def calibration_problem(sc: Scenario) -> Scenario:
     """The calibration problem of a scenario: policies, seed and labels removed.
 

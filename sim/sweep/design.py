@@ -129,6 +129,28 @@ class Plan:
     """``sim.scenario.load.scenario_hash`` of each scenario, by name (computed once)."""
 
 
+def seed_twins(plan: Plan, members=None) -> dict:
+    """Members whose tables are another member's: run id -> run id of that member.
+
+    A run that draws no random numbers (:func:`sim.scenario.schema.draws_random_numbers`:
+    aggregate resolution) gives the same tables whatever its seed, so of the ``members``
+    (default: the plan's) that differ only in seed, each after the first (in the order given)
+    maps to the first. Members of agent-resolution scenarios map to nothing.
+    """
+    from sim.scenario.schema import draws_random_numbers
+
+    first, twins = {}, {}
+    for m in plan.members if members is None else members:
+        if draws_random_numbers(plan.scenarios[m["scenario"]]):
+            continue
+        key = (m["scenario"], repr(sorted(m["params"].items())), m["end_year"])
+        if key in first:
+            twins[m["run_id"]] = first[key]
+        else:
+            first[key] = m["run_id"]
+    return twins
+
+
 def _json_spec(spec: SweepSpec) -> dict:
     d = dataclasses.asdict(spec)
     d.pop("source", None)

@@ -29,7 +29,7 @@ from pathlib import Path
 from sim.errors import SweepError
 from sim.results.folder import _pid_alive
 from sim.sweep import store
-from sim.sweep.design import Plan
+from sim.sweep.design import Plan, seed_twins
 from sim.sweep.spec import apply_parameters, calibration_scenario
 
 _SHARED_LOADS: dict = {}
@@ -550,6 +550,7 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
         if sc.calibrate:
             k = _calibration_key(apply_parameters(sc, m["params"]))
             keys.setdefault(k, f"c{len(keys):04d}")
+    todo, same = _seed_groups(plan, todo)
     for m in todo:
         sc = plan.scenarios[m["scenario"]]
         if sc.calibrate:
@@ -562,7 +563,7 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
             waiting[cid].append(m)
         else:
             ready.append(m)
-    n_tasks = len(cal_jobs) + len(todo)
+    n_tasks = len(cal_jobs) + len(todo)  # members of ``same`` are no tasks
     if scheduler is None and workers is None:
         workers = max(1, min(os.cpu_count() or 1, n_tasks))
     shared = SharedInputs(plan.scenarios)
@@ -572,12 +573,28 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                                                     scheduler=scheduler) as ex:
         bar.update(done)
         session.update(ex.info)
+        session["reused"] = 0
         futs, finished = {}, queue.SimpleQueue()
 
         def submit(fn, arg, what):
             f = ex.submit(fn, arg)
             futs[f] = what
             f.add_done_callback(finished.put)  # runs in the pool's thread: a lock-free put
+
+        def finish(r, m):
+            """Write the part of a finished member, then those of the members sharing its run."""
+            for o in (m, *same.get(m["run_id"], ())):
+                if o is m:
+                    store._write_part(parts, r, m)
+                else:
+                    o = dict(o, calibration=m.get("calibration", ""))
+                    store._write_part(parts, dict(r, run_id=o["run_id"], wall_time_s=0.0), o,
+                                      tables_of=r["run_id"])
+                    session["reused"] += 1
+                if frames is not None and r["status"] == "ok":
+                    frames[o["run_id"]] = (r["places"], r["sectors"])
+                session["executed"] += 1
+                bar.update(1)
 
         with _ctrl_c_between_results() as interrupted:
             for job in cal_jobs.values():
@@ -609,20 +626,31 @@ def _execute(plan: Plan, todo: list, parts: Path, *, workers, dask, scheduler, q
                             submit(run_member, dict(m, places=r["places"],
                                                     spinups=r["spinups"]), ("run", m))
                         else:
-                            store._write_part(parts, {"run_id": m["run_id"], "status": "failed",
-                                                "error": f"calibration failed: {r['error']}",
-                                                "wall_time_s": 0.0, "worker": r["worker"],
-                                                "shared_loads": r["shared_loads"]}, m)
-                            session["executed"] += 1
-                            bar.update(1)
+                            finish({"run_id": m["run_id"], "status": "failed",
+                                    "error": f"calibration failed: {r['error']}",
+                                    "wall_time_s": 0.0, "worker": r["worker"],
+                                    "shared_loads": r["shared_loads"]}, m)
                 else:
-                    store._write_part(parts, r, item)
-                    if frames is not None and r["status"] == "ok":
-                        frames[r["run_id"]] = (r["places"], r["sectors"])
-                    session["executed"] += 1
-                    bar.update(1)
+                    finish(r, item)
                 session.update(calibrations=cal_times, workers_seen=sorted(workers_seen),
                                shared_loads_per_worker=loads)
+
+
+def _seed_groups(plan: Plan, todo: list) -> tuple[list, dict]:
+    """Split ``todo`` into the members to run and those that take another's tables.
+
+    Of the pending members that differ only in seed and draw no random numbers
+    (:func:`sim.sweep.design.seed_twins`), the first runs and the others take its tables
+    instead of computing them again (half the runs of a plan-vs-baseline ensemble over two
+    seeds at aggregate resolution). Returns the members to run and, by run id, the members
+    that take its tables.
+    """
+    twins = seed_twins(plan, todo)
+    same: dict = {}
+    for m in todo:
+        if m["run_id"] in twins:
+            same.setdefault(twins[m["run_id"]], []).append(m)
+    return [m for m in todo if m["run_id"] not in twins], same
 
 
 def _longest_first(members: list, scenarios: dict) -> list:

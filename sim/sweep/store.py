@@ -25,7 +25,7 @@ from sim import __version__
 from sim.errors import SimError
 from sim.results.folder import FOLDER_KEY, _pid_alive, fault_point
 from sim.results.sweeps import MANIFEST, Sweep
-from sim.sweep.design import Plan, _json_spec, salib_problem
+from sim.sweep.design import Plan, _json_spec, salib_problem, seed_twins
 
 SWEEP_FORMAT = 1
 PARTS = "runs"
@@ -81,12 +81,28 @@ def _read_table(part: Path, table: str) -> pd.DataFrame:
     return pd.read_parquet(part / f"{table}.parquet")  # a part of an earlier version
 
 
-def _write_part(parts: Path, res: dict, member: dict) -> None:
+def _link(src: Path, dst: Path) -> bool:
+    try:
+        os.link(src, dst)
+    except OSError:  # no hard links here (or the source is gone)
+        return False
+    return True
+
+
+def _write_part(parts: Path, res: dict, member: dict, tables_of: str | None = None) -> None:
+    """Write the part of one finished member (atomically: a temporary folder renamed).
+
+    ``tables_of``: the run id of a part already written with the same tables (a member that
+    differs only in seed, :func:`sim.sweep.execute._seed_groups`), whose table files are
+    hard-linked instead of written again (written where the file system has no hard links).
+    """
     tmp = Path(tempfile.mkdtemp(prefix=f".{res['run_id']}.tmp-", dir=parts))
     try:
         if res["status"] == "ok":
             for t in PART_TABLES:
-                _write_table(res[t], tmp / f"{t}{PART_SUFFIX}")
+                name = f"{t}{PART_SUFFIX}"
+                if tables_of is None or not _link(parts / tables_of / name, tmp / name):
+                    _write_table(res[t], tmp / name)
         row = {k: v for k, v in res.items() if k not in ("places", "sectors")}
         row["calibration"] = member.get("calibration", "")
         (tmp / "run.json").write_text(json.dumps(row, indent=2, default=str))
@@ -165,6 +181,7 @@ def _consolidate(plan: Plan, out: Path, manifest: dict, frames: dict | None = No
     parts = out / PARTS
     frames = frames or {}
     names = [p.name for p in plan.spec.parameters]
+    twins = seed_twins(plan)
     rows, places, sectors = [], [], []
     for m in plan.members:
         d = parts / m["run_id"]
@@ -175,12 +192,13 @@ def _consolidate(plan: Plan, out: Path, manifest: dict, frames: dict | None = No
                "status": info["status"], "error": info["error"],
                "wall_time_s": info["wall_time_s"], "worker": info["worker"],
                "warnings": int(info.get("warnings", 0)),
-               "calibration": info.get("calibration", "")}
+               "calibration": info.get("calibration", ""), "same_as": twins.get(m["run_id"], "")}
         rows.append(row)
         if info["status"] == "ok":
             kept = frames.get(m["run_id"])
             for i, (t, acc) in enumerate((("places", places), ("sectors", sectors))):
-                df = kept[i] if kept is not None else _read_table(d, t)
+                # a shallow copy: members with the same tables share the frames in memory
+                df = kept[i].copy(deep=False) if kept is not None else _read_table(d, t)
                 df.insert(0, "run_id", m["run_id"])
                 acc.append(df)
     runs = pd.DataFrame(rows)
