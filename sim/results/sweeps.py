@@ -47,7 +47,8 @@ class Sweep:
         ``sweep.json``: resolved sweep, design matrix, scenarios, sessions, versions.
     runs : pandas.DataFrame
         One row per member: run_id, point, scenario, scenario_path, the varied parameters,
-        seed, status, error, wall_time_s, worker, calibration.
+        seed, status, error, wall_time_s, worker, warnings, calibration, same_as (the member
+        whose tables these are, for seeds at aggregate resolution; else empty).
     places, sectors : pandas.DataFrame
         The members' Results tables with a leading ``run_id`` column (successful runs).
     """
