@@ -6,31 +6,36 @@ places). ``scipy.sparse.csgraph``'s Dijkstra runs one source after the other on 
 touches the whole graph through a heap for each. This module, numba-compiled:
 
 1. orders the nodes by **contracting** them one by one (Geisberger, Sanders, Schultes &
-   Delling 2008): a node is removed and, for each pair of its remaining neighbours ``u, w``
-   whose least cost ``w(u, v) + w(v, w)`` through it has no *witness* path of at most that
+   Delling 2008): a node ``v`` is removed and, for each pair of its remaining neighbours
+   ``u, w`` whose cost ``w(u, v) + w(v, w)`` through it has no *witness* path of at most that
    cost around it, a shortcut edge ``u - w`` of that cost is added. The next node is the one
-   of least priority *edge difference* (shortcuts added minus edges removed) + *contracted
-   neighbours*, with lazy re-evaluation; ties go to the lower node id, so the hierarchy is
-   the same on every run. Witness searches stop after :data:`WITNESS_SETTLED` settled nodes:
-   a missed witness only adds a redundant shortcut, the hierarchy stays exact;
-2. answers each source with **PHAST** (Delling, Goldberg, Nowatzyk & Werneck 2013): a Dijkstra
-   from the source over the *upward* edges (towards nodes contracted later) only, then one
-   sweep over all nodes from the last contracted to the first, each taking the least
-   ``d[u] + w(u, v)`` over its upward neighbours ``u``. Nodes are renumbered by decreasing rank
-   so that the sweep reads memory in order, and :data:`LANES` sources are swept together (a
-   ``[node, lane]`` distance array: the inner loop relaxes all lanes of a node at once). The
-   sweep is restricted to the nodes some target can need (the upward closure of sources and
-   targets: RPHAST, Delling, Goldberg & Werneck 2011). Batches of sources run in parallel on
-   numba's threads; each batch is independent, so the result does not depend on the number
-   of threads.
+   of least priority ``2 x edge difference (shortcuts added minus edges removed) + contracted
+   neighbours + level``, with lazy updates (a node's priority is recomputed when it reaches
+   the top of the queue; its neighbours' keys follow each contraction); ties go to the lower
+   node id, so the hierarchy is the same on every run and machine. Witness searches stop after
+   :data:`WITNESS_SETTLED` settled nodes (:data:`SIMULATION_SETTLED` when a contraction is
+   only simulated for its priority): a missed witness only adds a redundant shortcut, the
+   hierarchy stays exact;
+2. answers the sources with **PHAST** (Delling, Goldberg, Nowatzyk & Werneck 2013): a Dijkstra
+   from the source over *upward* edges only (towards nodes contracted later), then one sweep
+   over all nodes in decreasing level, each taking the least ``d[u] + w(u, v)`` over its
+   upward neighbours ``u``. Nodes are renumbered in sweep order, so the sweep reads its edges
+   and its own distances sequentially; :data:`LANES` sources are swept together (a
+   ``[node, lane]`` distance array, the lanes of a node held in registers while its edges are
+   read). The sweep covers only the nodes the sources and targets can need (their upward
+   closure: RPHAST, Delling, Goldberg & Werneck 2011). Batches of sources run in parallel on
+   numba's number of threads in fixed chunks; each batch is independent, so the result does
+   not depend on the number of threads.
 
-The costs are exact least path costs but, unlike a plain Dijkstra, summed in another order
-(a shortcut's weight is a precomputed sum), so they agree with scipy's to rounding (relative
-differences of a few 1e-16; tested to 1e-12), not bit for bit.
+The costs are exact least path costs but summed in another order than Dijkstra's (a shortcut's
+weight is a precomputed sum), so they agree with scipy's to rounding, not bit for bit: relative
+differences at most 1.6e-15 measured on the synthetic country's networks, 1e-12 tested.
 
 numba compiles the kernels on the first call of a process (no on-disk cache: nothing is written
 at run time); :data:`MIN_SOURCES_X_NODES` keeps smaller graphs (Jilin, the China pack) on
-scipy, where compiling would cost more than it saves.
+scipy, where compiling would cost more than it saves. The sweep is compiled in a second thread
+while the first contraction runs (numba compiles holding the GIL; the contraction runs without
+it).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MIN_SOURCES_X_NODES", "LANES", "WITNESS_SETTLED", "Hierarchy",
+__all__ = ["MIN_SOURCES_X_NODES", "LANES", "CHUNK", "WITNESS_SETTLED", "SIMULATION_SETTLED",
+           "PRIORITY_WEIGHTS", "Hierarchy",
            "contraction_hierarchy", "hierarchy_costs", "many_source_costs", "uses_compiled"]
 
 MIN_SOURCES_X_NODES = 20_000_000
@@ -70,11 +76,12 @@ def uses_compiled(n_sources: int, n_nodes: int) -> bool:
 
 @dataclass(frozen=True)
 class Hierarchy:
-    """A contraction hierarchy of an undirected graph, nodes renumbered by decreasing rank.
+    """A contraction hierarchy of an undirected graph, nodes renumbered in PHAST sweep order.
 
-    ``new_id[v]`` is node ``v``'s number in the hierarchy (0 = contracted last); row ``i`` of
-    the CSR (``indptr``, ``indices``, ``data``) lists the upward edges of node ``i``: heads
-    ``j < i`` (nodes contracted after ``i``) and their weights, shortcuts included.
+    ``new_id[v]`` is node ``v``'s number in the hierarchy: by decreasing level, then by ``v``;
+    row ``i`` of the CSR (``indptr``, ``indices``, ``data``) lists the upward edges of node
+    ``i`` (to nodes contracted after it, all numbered ``j < i``) and their weights, shortcuts
+    included. ``n_shortcuts``: shortcuts added (pairs; an existing edge lowered counts too).
     """
 
     new_id: np.ndarray
@@ -287,8 +294,7 @@ def _compile():
         wv = np.empty(n)
         done = np.zeros(n, dtype=np.bool_)
         dn = np.zeros(n, dtype=np.int64)  # contracted neighbours
-        lev = np.zeros(n, dtype=np.int64)
-        rank = np.empty(n, dtype=np.int64)
+        lev = np.zeros(n, dtype=np.int64)  # level: above every node contracted before it
         cur = np.empty(n, dtype=np.int64)  # the current queue key of each node
         qk = np.empty(n + 2 * pool + 16, dtype=np.int64)
         qsize = 0
@@ -306,7 +312,6 @@ def _compile():
             key = (PA * (sc[v] - cnt[v]) + off) * n + v
             cur[v] = key
             qsize = qpush(qk, qsize, key)
-        n_done = 0
         while qsize > 0:
             key = qk[0]
             qsize = qpop(qk, qsize)
@@ -328,8 +333,6 @@ def _compile():
                 nv[a] = nbr[start[v] + a]
                 wv[a] = wt[start[v] + a]
             done[v] = True
-            rank[v] = n_done
-            n_done += 1
             cnt[v] = 0
             for a in range(deg):
                 up_t[n_up] = v
@@ -364,7 +367,7 @@ def _compile():
                         if used >= 0:
                             used = add_edge(start, cnt, cap, nbr, wt, used, w, u, c)
                         if used < 0:  # the pool is full: the caller retries with more
-                            return rank, up_t[:0], up_h[:0], up_w[:0], -1
+                            return lev, up_t[:0], up_h[:0], up_w[:0], -1
                 for i in range(nt):
                     dist[touched[i]] = inf
             # the neighbours' priorities change: their keys follow the new degree and
@@ -377,7 +380,7 @@ def _compile():
                 if key != cur[u]:
                     cur[u] = key
                     qsize = qpush(qk, qsize, key)
-        return rank, up_t[:n_up], up_h[:n_up], up_w[:n_up], n_short
+        return lev, up_t[:n_up], up_h[:n_up], up_w[:n_up], n_short
 
     @nb.njit(nogil=True, cache=False)
     def closure(indptr, indices, seeds):
@@ -511,9 +514,14 @@ def contraction_hierarchy(indptr, indices, data, *, witness_settled=None):
     r"""Contraction hierarchy of an undirected weighted graph (Geisberger et al. 2008).
 
     Nodes are contracted one by one in order of least priority
-    :math:`\text{ED}(v) + \text{CN}(v)` (edge difference: shortcuts the contraction adds minus
-    the edges it removes; contracted neighbours), re-evaluated lazily when popped and for the
-    neighbours of each contracted node; ties go to the lower node id (deterministic).
+
+    .. math:: p(v) = 2\,\text{ED}(v) + \text{CN}(v) + L(v)
+
+    (:data:`PRIORITY_WEIGHTS`; edge difference ED: shortcuts the contraction would add minus
+    the edges it removes, by a witness search bounded at :data:`SIMULATION_SETTLED` nodes;
+    CN: neighbours contracted so far; level L: one more than the highest level among them),
+    recomputed when a node reaches the top of the queue (lazy updates); ties go to the lower
+    node id (deterministic).
     Contracting ``v`` adds for neighbours ``u, w`` the shortcut
 
     .. math:: w(u, w) \leftarrow \min\big(w(u, w),\; w(u, v) + w(v, w)\big)
@@ -535,7 +543,7 @@ def contraction_hierarchy(indptr, indices, data, *, witness_settled=None):
     Returns
     -------
     Hierarchy
-        Nodes renumbered by decreasing rank, upward edges in CSR, the number of shortcuts.
+        Nodes renumbered by decreasing level, upward edges in CSR, the number of shortcuts.
 
     Raises
     ------
@@ -558,11 +566,15 @@ def contraction_hierarchy(indptr, indices, data, *, witness_settled=None):
     contract = _compile()["contract"]
     pool = 4 * (indices.shape[0] + 2 * n) + 64
     while True:  # the adjacency pool is fixed in the kernel: retry with more room if full
-        rank, t, h, w, n_short = contract(indptr, indices, data, limit, SIMULATION_SETTLED, pool)
+        lev, t, h, w, n_short = contract(indptr, indices, data, limit, SIMULATION_SETTLED, pool)
         if n_short >= 0:
             break
         pool *= 2
-    new_id = (n - 1) - rank
+    # by decreasing level (every upward edge leads to a higher level), then node id: the sweep
+    # order of PHAST, which keeps the nodes of a level in their input order (locality)
+    order = np.lexsort((np.arange(n), -lev))
+    new_id = np.empty(n, dtype=np.int64)
+    new_id[order] = np.arange(n)
     t, h = new_id[t], new_id[h]
     order = np.lexsort((h, t))
     ptr = np.zeros(n + 1, dtype=np.int64)
