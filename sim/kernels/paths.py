@@ -52,7 +52,7 @@ MIN_SOURCES_X_NODES = 20_000_000
 """Problems with at least ``n_sources * n_nodes`` of this size use the compiled kernels."""
 
 LANES = 8
-"""Sources swept together by PHAST (one batch; batches are the parallel tasks)."""
+"""Sources swept together by PHAST (a batch; the sweep kernel is written out for 8)."""
 
 WITNESS_SETTLED = 100
 """Nodes a witness search may settle before it gives up (then a shortcut is added)."""
@@ -105,8 +105,9 @@ def _compile():
     inf = np.inf
     K = LANES
     PA, PB, PC = PRIORITY_WEIGHTS
-    # unsigned offsets: numba adds no negative-index wraparound, so the 8 lanes of a node are
-    # consecutive addresses to LLVM (which can then use vector instructions)
+    if K != 8:
+        raise ValueError("the sweep is written out for LANES = 8")
+    # unsigned offsets in the sweep: numba adds no negative-index wraparound to them
     u0, u1, u2, u3, u4, u5, u6, u7, u8 = (np.uint64(i) for i in range(9))
 
     @nb.njit(nogil=True, cache=False)
@@ -159,7 +160,7 @@ def _compile():
         nt = 1
         hk[0] = 0.0
         hn[0] = u
-        size = 1
+        size = np.int64(1)
         settled = 0
         while size > 0:
             du = hk[0]
@@ -222,8 +223,8 @@ def _compile():
             for b in range(a + 1, deg):
                 wmax = max(wmax, wt[s + b])
                 stamp[nbr[s + b]] = stamp[-1]
-            nt = witness(start, cnt, nbr, wt, nbr[s + a], v, wt[s + a] + wmax, max_settled,
-                         deg - 1 - a, stamp, stamp[-1], dist, touched, hk, hn)
+            nt = witness(start, cnt, nbr, wt, np.int64(nbr[s + a]), v, wt[s + a] + wmax,
+                         max_settled, deg - 1 - a, stamp, stamp[-1], dist, touched, hk, hn)
             stamp[-1] += 1
             for b in range(a + 1, deg):
                 if dist[nbr[s + b]] > wt[s + a] + wt[s + b]:
@@ -271,7 +272,7 @@ def _compile():
         start = np.empty(n, dtype=np.int64)
         cnt = np.zeros(n, dtype=np.int64)
         cap = np.empty(n, dtype=np.int64)
-        used = 0
+        used = np.int64(0)  # not a literal: one compiled version of the callees
         for v in range(n):
             start[v] = used
             cap[v] = indptr[v + 1] - indptr[v] + 2
@@ -297,7 +298,7 @@ def _compile():
         lev = np.zeros(n, dtype=np.int64)  # level: above every node contracted before it
         cur = np.empty(n, dtype=np.int64)  # the current queue key of each node
         qk = np.empty(n + 2 * pool + 16, dtype=np.int64)
-        qsize = 0
+        qsize = np.int64(0)
         up_t = np.empty(pool, dtype=np.int64)
         up_h = np.empty(pool, dtype=np.int64)
         up_w = np.empty(pool)
@@ -384,7 +385,7 @@ def _compile():
 
     @nb.njit(nogil=True, cache=False)
     def closure(indptr, indices, seeds):
-        # nodes whose distance a seed can need: seeds and, from the lowest rank (highest
+        # nodes whose distance a seed can need: seeds and, from the lowest level (highest
         # number) up, the upward neighbours of needed nodes
         n = indptr.shape[0] - 1
         need = np.zeros(n, dtype=np.bool_)
@@ -413,7 +414,7 @@ def _compile():
                 d[s * K + k] = 0.0
                 hk[0] = 0.0
                 hn[0] = s
-                size = 1
+                size = np.int64(1)
                 while size > 0:
                     du = hk[0]
                     u = hn[0]
