@@ -428,7 +428,7 @@ def shortest_path_costs(n_places, link_from, link_to, link_mode, link_cost, term
     hierarchy of the reduced graph (Geisberger et al. 2008) and PHAST from every anchor
     (Delling et al. 2013), batches of sources in parallel. The two agree to rounding, not bit
     for bit (a shortcut's cost is a precomputed sum, so path costs are summed in another
-    order): relative differences below 1e-12 (tested; a few 1e-16 measured).
+    order): relative differences below 1e-12 (tested; at most 1.6e-15 measured).
 
     Unreachable pairs are ``np.inf``: callers must handle them (:func:`trade_costs` keeps
     them ``inf``, :func:`trade_freeness` maps them to 0, :func:`reachable` masks them). With
