@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MIN_PLACES", "PARTS", "thin_product", "uses_compiled"]
+__all__ = ["MIN_PLACES", "PARTS", "is_symmetric", "thin_product", "uses_compiled"]
 
 MIN_PLACES = 1000
 """Matrices with at least this many rows use the compiled kernels (below: numpy/BLAS)."""
@@ -43,13 +43,13 @@ def _compile():
         return _KERNELS
     import numba as nb
 
-    opts = dict(parallel=True, nogil=True, cache=False, fastmath={"reassoc", "contract"})
+    opts = dict(nogil=True, cache=False, fastmath={"reassoc", "contract"})
 
     @nb.njit(**opts)
-    def rows(T, Xt, out):  # out[i, c] = sum_j T[i, j] Xt[c, j]
+    def rows(T, Xt, out, b0, b1):  # out[i, c] = sum_j T[i, j] Xt[c, j], blocks b0..b1-1
         n, m = T.shape
         k = Xt.shape[0]
-        for b in nb.prange((n + 7) // 8):
+        for b in range(b0, b1):
             i0 = b * 8
             if i0 + 8 > n:  # the last n % 8 rows: one at a time
                 for i in range(i0, n):
@@ -188,11 +188,11 @@ def _compile():
                 out[i0 + 4, c], out[i0 + 5, c], out[i0 + 6, c], out[i0 + 7, c] = a4, a5, a6, a7
 
     @nb.njit(**opts)
-    def cols(T, X, part):  # part[p, c, j] = sum_{i in part p} T[i, j] X[i, c]
+    def cols(T, X, part, p0, p1):  # part[p, c, j] = sum_{i in part p} T[i, j] X[i, c]
         n, m = T.shape
         k = X.shape[1]
         P = part.shape[0]
-        for p in nb.prange(P):
+        for p in range(p0, p1):
             lo = p * n // P
             hi = (p + 1) * n // P
             acc = part[p]
@@ -279,6 +279,42 @@ def _compile():
     return _KERNELS
 
 
+def is_symmetric(matrix, *, block=256) -> bool:
+    r"""True if a square matrix equals its transpose exactly: :math:`A_{ij} = A_{ji}`.
+
+    Then :math:`A^\top X = A X`, so :func:`thin_product` can take the row kernel for both
+    products (the trade freeness and the migration kernel are symmetric whenever the
+    generalized costs are: least-cost routes over undirected links, symmetric by
+    construction). By strips of ``block`` rows against the matching columns (one pass over
+    the upper triangle and one over the lower, temporaries of ``block`` x N booleans).
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (N, N)
+        Any dtype; unitless here (compared bit for bit, NaN never equal).
+    block : int
+        Rows per strip.
+
+    Returns
+    -------
+    bool
+
+    References
+    ----------
+    .. [1] Golub, G. H. & Van Loan, C. F. (2013). Matrix Computations, 4th ed., ch. 1
+       (blocked access to a matrix and its transpose).
+    """
+    A = np.asarray(matrix)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        return False
+    n = A.shape[0]
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        if not np.array_equal(A[lo:hi, lo:], A[lo:, lo:hi].T):
+            return False
+    return True
+
+
 def uses_compiled(matrix, columns=2) -> bool:
     """True if :func:`thin_product` takes the compiled path for this matrix and block width.
 
@@ -346,12 +382,44 @@ def thin_product(matrix, x, *, transpose=False, compiled=None):
     n, k = X2.shape
     if transpose:
         part = np.empty((PARTS, k, n))
-        kern["cols"](A, np.ascontiguousarray(X2), part)
+        _spread(kern["cols"], (A, np.ascontiguousarray(X2), part), PARTS)
         out = part[0]
         for p in range(1, PARTS):
             out += part[p]
         out = np.ascontiguousarray(out.T)
     else:
         out = np.empty((n, k))
-        kern["rows"](A, np.ascontiguousarray(X2.T), out)
+        _spread(kern["rows"], (A, np.ascontiguousarray(X2.T), out), (n + 7) // 8)
     return out[:, 0] if vec else out
+
+
+_POOL: list = []
+"""The helper threads of :func:`_spread` (a ``ThreadPoolExecutor``, created on first need)."""
+
+
+def _spread(kernel, args, count):
+    """Run ``kernel(*args, lo, hi)`` over ``[0, count)`` split among the threads.
+
+    ``numba.get_num_threads()`` contiguous ranges (so ``NUMBA_NUM_THREADS`` and
+    ``numba.set_num_threads`` pin it, as sweep workers do), the first in the calling thread,
+    the others in helper threads: the kernels release the GIL. Each unit of work (a block of
+    eight rows, a part of the transposed product) is computed by the same code whichever
+    thread runs it, so results do not depend on the number of threads.
+    """
+    import numba as nb
+
+    t = max(1, min(int(nb.get_num_threads()), count))
+    if t == 1:
+        kernel(*args, 0, count)
+        return
+    if not _POOL or _POOL[0]._max_workers < t - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _POOL:
+            _POOL.pop().shutdown(wait=False)
+        _POOL.append(ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="sim-dense"))
+    cuts = [i * count // t for i in range(t + 1)]
+    futures = [_POOL[0].submit(kernel, *args, cuts[i], cuts[i + 1]) for i in range(1, t)]
+    kernel(*args, cuts[0], cuts[1])
+    for f in futures:
+        f.result()
