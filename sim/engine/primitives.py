@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine.build import StaticData
+from sim.kernels import dense as _dense
 from sim.kernels import network as netk
-from sim.kernels.dense import MIN_PLACES, is_symmetric
 from sim.kernels.migration import logit_kernel, migration_costs
 from sim.scenario.schema import (
     AmenityPolicy,
@@ -525,13 +525,13 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
             E[lo:hi] = logit_kernel(k)
     # least-cost routes over undirected links are symmetric, and so are T_g and E, which the
     # compiled products then read by rows only (one kernel fewer to compile per dtype)
-    large = N >= MIN_PLACES
+    large = N >= _dense.MIN_PLACES
+    sym_t = large and all(_dense.is_symmetric(t) for t in freeness)
+    sym_e = large and E is not None and _dense.is_symmetric(E)
     return NetworkMatrices(freeness=freeness, group=group,
                            migration_cost=K if kappa else None, migration_kernel=E,
                            freight_cost=fc, passenger_cost=pc if costs else None,
-                           passenger_rows=rows,
-                           freeness_symmetric=large and all(is_symmetric(t) for t in freeness),
-                           kernel_symmetric=large and E is not None and is_symmetric(E))
+                           passenger_rows=rows, freeness_symmetric=sym_t, kernel_symmetric=sym_e)
 
 
 #: Fields of :class:`StaticData` that :func:`network_matrices` reads (with the links and the
