@@ -12,8 +12,10 @@ groups (sectors sharing sigma and trade-cost scale share one matrix ``T = tau**(
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -141,6 +143,11 @@ class EquilibriumResult:
     iterations : int
     residual : float
         Final max |ln w_new - ln w| over internal place-sectors.
+    gravity : tuple, optional
+        ``(weak reference to the inputs, S, P^(1-sigma))`` of the evaluation that produced the
+        result (free entry): the seller terms and price-index powers the trade flows of the
+        same inputs reuse instead of another pass over every T_g (:func:`trade_matrix`,
+        :func:`external_trade`, :func:`partner_trade`).
     """
 
     wage: np.ndarray
@@ -159,6 +166,11 @@ class EquilibriumResult:
     operating_profit: np.ndarray
     iterations: int
     residual: float
+    gravity: tuple | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self):
+        """Pickled without ``gravity`` (a weak reference does not pickle; it is only a cache)."""
+        return dict(self.__dict__, gravity=None)
 
 
 def sector_choice(wage, kappa):
@@ -705,8 +717,11 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
                                    year=year)
     x = phi.unpack(z, x)
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
-    return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
-                     it, residual)
+    res = _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
+                    it, residual)
+    if inp.firm_count is None:  # the reported wages are these: the same S and P^(1-sigma)
+        res = dataclasses.replace(res, gravity=(weakref.ref(inp), supply, ppow))
+    return res
 
 
 try:  # the gufunc behind np.linalg.solve(a, b) for a vector b
@@ -786,9 +801,13 @@ def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow,
 
 def _gravity_terms(result, inp):
     """Seller terms S_nk and buyer terms P_mk^(sigma_k-1) E_mk of the flows X_nmk [E4]-[E6]."""
-    ext = ~np.asarray(inp.internal, dtype=bool)
-    supply = _supply_terms(inp, ext, result.wage, result.employment)
-    ppow = price_index_power(supply, inp.freeness, inp.group, inp.freeness_symmetric)
+    g = result.gravity
+    if g is not None and g[0]() is inp:  # the solve's own evaluation: the same numbers
+        supply, ppow = g[1], g[2]
+    else:
+        ext = ~np.asarray(inp.internal, dtype=bool)
+        supply = _supply_terms(inp, ext, result.wage, result.employment)
+        ppow = price_index_power(supply, inp.freeness, inp.group, inp.freeness_symmetric)
     return supply, _demand_term(ppow, result.expenditure, inp.sigma)
 
 

@@ -273,3 +273,27 @@ def test_cold_start_is_the_farm_wage_and_reaches_the_same_equilibrium(seed):
     # no farm wage anywhere: 1 (the default start)
     none = dataclasses.replace(inp, ag_wage=np.zeros(12), internal=np.ones(12, bool))
     np.testing.assert_array_equal(cold_start_wages(none), 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_trade_reuses_the_solves_gravity_terms_bit_for_bit(seed):
+    """Free entry: the flows of a solved equilibrium reuse the seller terms and price-index
+    powers of its last evaluation (no further pass over T_g), the same numbers as computing
+    them again; other inputs (even equal ones in another object) compute their own."""
+    from sim.kernels.equilibrium import partner_trade, trade_matrix
+
+    inp = random_inputs(seed, N=9, K=3, n_ext=2, housing=0.25, nontraded=True)
+    res = solve_equilibrium(inp)
+    assert res.gravity is not None and res.gravity[0]() is inp
+    plain = dataclasses.replace(res, gravity=None)
+    for f in (external_trade, partner_trade):
+        for a, b in zip(f(res, inp), f(plain, inp), strict=True):
+            assert np.array_equal(a, b)
+    assert np.array_equal(trade_matrix(res, inp), trade_matrix(plain, inp))
+    other = dataclasses.replace(inp, productivity=inp.productivity * 1.5)
+    assert not np.array_equal(trade_matrix(res, other), trade_matrix(res, inp))
+    assert np.array_equal(trade_matrix(res, other), trade_matrix(plain, other))
+    import pickle
+
+    back = pickle.loads(pickle.dumps(res))
+    assert back.gravity is None and np.array_equal(back.wage, res.wage)
