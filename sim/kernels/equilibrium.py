@@ -556,8 +556,9 @@ def cold_start_wages(inp):
     finite farm wage take the mean of the others' (1 where none has one: an economy without
     agriculture, normalised to mean earnings 1, or whose external wages set the level).
     Only a starting point: :func:`solve_equilibrium` converges to its tolerance from it, in
-    fewer iterations (18 instead of 38 on a 2,000-place synthetic country, 19 instead of 27 at
-    5,000; docs/performance.md).
+    fewer iterations (float32 freeness, Anderson 10: 18 instead of 38 on a 2,000-place
+    synthetic country, 19 instead of 27 at 5,000, 17 instead of 30 at 10,000;
+    docs/performance.md).
 
     Parameters
     ----------
