@@ -379,19 +379,9 @@ def _shortest_path_costs(graph, n_places):
     n_nodes = reduced.shape[0]
     block = max(1, min(n_places, _DIJKSTRA_BLOCK_ENTRIES // max(n_nodes, 1)))
     if _paths.uses_compiled(n_places, n_nodes):
-        # nodes renumbered in reverse Cuthill-McKee order: neighbours get nearby numbers, so
-        # each search touches nearby memory (the distances do not depend on the numbering)
-        # the whole csgraph package (its _reordering module imports from the package itself);
-        # only on networks large enough that its import time does not matter
-        from scipy.sparse.csgraph import reverse_cuthill_mckee
-
-        order = reverse_cuthill_mckee(reduced, symmetric_mode=True)
-        new_id = np.empty_like(order)
-        new_id[order] = np.arange(order.shape[0], dtype=order.dtype)
-        permuted = sp.csr_array(reduced[order][:, order])
-        permuted.sort_indices()
-        _paths.many_source_costs(permuted.indptr, permuted.indices, permuted.data,
-                                 new_id[anchor], new_id[anchor], out=out)
+        # contraction hierarchy + PHAST (equal to Dijkstra's costs to rounding)
+        _paths.many_source_costs(reduced.indptr, reduced.indices, reduced.data, anchor, anchor,
+                                 out=out)
     else:
         for start in range(0, n_places, block):  # a few blocks of sources, bounded memory
             stop = min(start + block, n_places)
@@ -431,14 +421,14 @@ def shortest_path_costs(n_places, link_from, link_to, link_mode, link_cost, term
     by exact reductions (single-mode places anchored at their layer node, dead ends dropped,
     degree-2 pass-through nodes contracted), which cuts the Dijkstra time by about a third
     on 4-nearest-neighbour networks; results agree with the unreduced graph to rounding.
-    Then Dijkstra from the P anchors, columns restricted to the anchors: with
+    Then the least costs between the P anchors: by Dijkstra with
     ``scipy.sparse.csgraph.dijkstra`` (in blocks of sources, to bound memory) on small
     networks, and from ``P x nodes >=`` :data:`sim.kernels.paths.MIN_SOURCES_X_NODES` (about
-    2,750 places) with the compiled kernel :func:`sim.kernels.paths.many_source_costs`
-    (8-ary heap, sources in parallel, early stop once every place is settled) on the graph
-    renumbered in reverse Cuthill-McKee order. Both give the same costs bit for bit (a
-    node's distance is the least float sum over its settled neighbours whatever the order
-    of the search; tested), so the switch changes no result.
+    2,750 places) by the compiled :func:`sim.kernels.paths.many_source_costs`: a contraction
+    hierarchy of the reduced graph (Geisberger et al. 2008) and PHAST from every anchor
+    (Delling et al. 2013), batches of sources in parallel. The two agree to rounding, not bit
+    for bit (a shortcut's cost is a precomputed sum, so path costs are summed in another
+    order): relative differences below 1e-12 (tested; at most 1.6e-15 measured).
 
     Unreachable pairs are ``np.inf``: callers must handle them (:func:`trade_costs` keeps
     them ``inf``, :func:`trade_freeness` maps them to 0, :func:`reachable` masks them). With
@@ -475,6 +465,11 @@ def shortest_path_costs(n_places, link_from, link_to, link_mode, link_cost, term
        Numerische Mathematik 1, 269-271.
     .. [2] Allen, T. & Arkolakis, C. (2014). Trade and the topography of the spatial
        economy. QJE 129(3), 1085-1140 (least-cost routes as bilateral trade costs).
+    .. [3] Geisberger, R., Sanders, P., Schultes, D. & Delling, D. (2008). Contraction
+       hierarchies: faster and simpler hierarchical routing in road networks. WEA 2008,
+       LNCS 5038, 319-333.
+    .. [4] Delling, D., Goldberg, A. V., Nowatzyk, A. & Werneck, R. F. (2013). PHAST:
+       Hardware-accelerated shortest path trees. J. Parallel Distrib. Comput. 73(7), 940-952.
     """
     graph, _ = multimodal_graph(n_places, link_from, link_to, link_mode, link_cost, terminal_cost)
     return _shortest_path_costs(graph, _check_n_places(n_places))
