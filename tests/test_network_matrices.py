@@ -61,3 +61,20 @@ def test_a_run_keeps_only_the_matrices_it_reads():
     net = m.equilibrium_inputs()[2]
     assert net.migration_cost is not None and net.migration_kernel is None
     m.release()
+
+
+def test_symmetry_flags_and_float32_freeness_in_place(country, monkeypatch):
+    """From dense.MIN_PLACES places the build checks that every T_g and exp(-kappa) equal
+    their transposes (least-cost routes over undirected links); float32 freeness written in
+    place has the values of the float64 matrices rounded to nearest."""
+    from sim.kernels import dense
+
+    st, links, par = country
+    small = network_matrices(st, links, par, costs=False, kappa=False, kernel=True)
+    assert not small.freeness_symmetric and not small.kernel_symmetric  # 150 places: unchecked
+    monkeypatch.setattr(dense, "MIN_PLACES", 100)
+    big = network_matrices(st, links, par, costs=False, kappa=False, kernel=True,
+                           freeness_dtype=np.float32)
+    assert big.freeness_symmetric and big.kernel_symmetric
+    assert np.array_equal(big.freeness, small.freeness.astype(np.float32))
+    assert np.array_equal(big.migration_kernel, small.migration_kernel)

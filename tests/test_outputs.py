@@ -74,3 +74,17 @@ def test_parquet_files_carry_column_units(tmp_path):
     assert "nominal" in units["gdp"] and units["population"] == "m persons"
     assert "nominal" in parquet_units(out / "sectors.parquet")["output"]
     assert "gdp" in sim.load_results(out).manifest["units"]
+
+
+def test_label_columns_are_the_plain_columns():
+    """The recorder's place and sector columns, gathered from the distinct ids by position,
+    equal the columns pandas builds from the Python strings (values and dtype)."""
+    import numpy as np
+    import pandas as pd
+
+    from sim.engine.recorder import _labels
+
+    ids = np.asarray([f"c{i}" for i in range(7)], dtype=object)
+    idx = np.random.default_rng(0).integers(0, 7, 50)
+    got = pd.DataFrame({"place": _labels(ids, idx)})
+    pd.testing.assert_frame_equal(got, pd.DataFrame({"place": ids[idx]}), check_exact=True)

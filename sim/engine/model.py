@@ -49,6 +49,7 @@ from sim.kernels.choice import rouwenhorst, stationary
 from sim.kernels.dense import MIN_PLACES
 from sim.kernels.equilibrium import (
     EquilibriumInputs,
+    cold_start_wages,
     external_trade,
     solve_equilibrium,
     trade_matrix,
@@ -448,8 +449,9 @@ class SimModel(MesaModel):
 
     def _spin_up(self, inp, pi, par, slv, st) -> None:
         """The base-year firm spin-up itself (see :meth:`_init_firms`)."""
-        eq = solve_equilibrium(inp, tol=slv.tol, max_iter=slv.max_iter, damping=slv.damping,
-                               anderson=slv.anderson, year=self.year)
+        start = cold_start_wages(inp) if st.n_places >= MIN_PLACES else None
+        eq = solve_equilibrium(inp, wage0=start, tol=slv.tol, max_iter=slv.max_iter,
+                               damping=slv.damping, anderson=slv.anderson, year=self.year)
         M = np.where(st.internal[:, None], eq.firms, 0.0)
         self.entry_pool = par.firm_entry_rate * M.sum(axis=0)
         self._wage = eq.wage
@@ -540,6 +542,7 @@ class SimModel(MesaModel):
             ext_supply_share=st.ext_supply_share, land=st.land,
             firm_count=firm_count, firm_index=firm_index,
             extra_demand=prim.extra_demand if prim.extra_demand.any() else None,
+            freeness_symmetric=net.freeness_symmetric,
         )
         return inp, prim, net
 
@@ -570,8 +573,9 @@ class SimModel(MesaModel):
         intern = st.internal
         inp, prim, net = self.equilibrium_inputs()
         slv = sc.solver
-        if st.n_places >= MIN_PLACES:
-            start = _extrapolate_quadratic(self._wage, self._wage_prev, self._wage_prev2)
+        if st.n_places >= MIN_PLACES:  # first year: from the farm wage
+            start = (cold_start_wages(inp) if self._wage is None else
+                     _extrapolate_quadratic(self._wage, self._wage_prev, self._wage_prev2))
         else:
             start = _extrapolate(self._wage, self._wage_prev)
         eq = solve_equilibrium(inp, wage0=start, tol=slv.tol, max_iter=slv.max_iter,
@@ -692,7 +696,8 @@ class SimModel(MesaModel):
         u, c = logit_weights(U, self._size_factor, elasticity=eps)
         share = hh.registered_share
         tot = logit_flow_totals(E, u, hh.reg, hh.unreg, reconsider_share=par.reconsider_share,
-                                hukou_factor=float(np.exp(-par.hukou_cost)), external=~st.internal)
+                                hukou_factor=float(np.exp(-par.hukou_cost)), external=~st.internal,
+                                symmetric=net.kernel_symmetric)
 
         def inclusive(D):
             with np.errstate(divide="ignore"):

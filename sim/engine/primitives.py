@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine.build import StaticData
+from sim.kernels import dense as _dense
 from sim.kernels import network as netk
 from sim.kernels.migration import logit_kernel, migration_costs
 from sim.scenario.schema import (
@@ -385,6 +386,10 @@ class NetworkMatrices:
     freight_cost: np.ndarray | None = None  # (N, N) CNY/t, inf where unreachable
     passenger_cost: np.ndarray | None = None  # (N, N) CNY/trip, inf where unreachable
     passenger_rows: dict | None = None  # {place index: (N,) CNY/trip} for innovation bases
+    # every T_g, and the migration kernel, equal to its transpose (checked from
+    # dense.MIN_PLACES places, where the compiled products then need only the row kernel)
+    freeness_symmetric: bool = False
+    kernel_symmetric: bool = False
 
     def passenger_row(self, i: int) -> np.ndarray:
         """Passenger generalized costs from place ``i`` to every place (CNY/trip)."""
@@ -484,14 +489,18 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
     freeness = np.empty((len(keys), N, N), dtype=freeness_dtype)
     for lo in range(0, N, _ROW_BLOCK):
         hi = min(lo + _ROW_BLOCK, N)
+        taus = {}  # tau of each trade-cost scale: groups differ by sigma alone share it
         for g, (sig, scale) in enumerate(keys):
-            if par.trade_cost_form == "exponential":                              # [N3e]
+            tau = taus.get(scale)
+            if tau is None and par.trade_cost_form == "exponential":              # [N3e]
                 tau = netk.exponential_trade_costs(fc[lo:hi], rate=par.trade_cost_rate * scale,
                                                    c0=par.reference_cost)
-            else:                                                                 # [N3]
+            elif tau is None:                                                     # [N3]
                 tau = netk.trade_costs(fc[lo:hi], psi=par.distance_elasticity * scale,
                                        c0=par.reference_cost)
-            freeness[g, lo:hi] = netk.trade_freeness(tau, sig)
+            taus[scale] = tau
+            # written in place (rounded to float32 on storing if so kept): no temporary
+            netk.trade_freeness(tau, sig, out=freeness[g, lo:hi])
     if not costs:
         del fc
         fc = None
@@ -514,10 +523,15 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
             K[lo:hi] = k
         if kernel:
             E[lo:hi] = logit_kernel(k)
+    # least-cost routes over undirected links are symmetric, and so are T_g and E, which the
+    # compiled products then read by rows only (one kernel fewer to compile per dtype)
+    large = N >= _dense.MIN_PLACES
+    sym_t = large and all(_dense.is_symmetric(t) for t in freeness)
+    sym_e = large and E is not None and _dense.is_symmetric(E)
     return NetworkMatrices(freeness=freeness, group=group,
                            migration_cost=K if kappa else None, migration_kernel=E,
                            freight_cost=fc, passenger_cost=pc if costs else None,
-                           passenger_rows=rows)
+                           passenger_rows=rows, freeness_symmetric=sym_t, kernel_symmetric=sym_e)
 
 
 #: Fields of :class:`StaticData` that :func:`network_matrices` reads (with the links and the

@@ -159,9 +159,10 @@ class Recorder:
         cols = {
             "year": np.concatenate([np.full(len(m["origin"]), m["year"])
                                     for m in self.migration]),
-            "origin": self.all_ids[np.concatenate([m["origin"] for m in self.migration])],
-            "destination": self.all_ids[np.concatenate([m["destination"]
-                                                        for m in self.migration])],
+            "origin": _labels(self.all_ids,
+                              np.concatenate([m["origin"] for m in self.migration])),
+            "destination": _labels(self.all_ids,
+                                   np.concatenate([m["destination"] for m in self.migration])),
             "movers": np.concatenate([m["movers"] for m in self.migration]).astype(float),
         }
         if agents:
@@ -172,13 +173,12 @@ class Recorder:
         """Tidy table: one row per (year, place)."""
         T = self.n_recorded
         n = len(self.place_ids)
-        df = pd.DataFrame({
-            "year": np.repeat(self.years[:T], n),
-            "place": np.tile(np.asarray(self.place_ids, dtype=object), T),
-        })
+        cols = {"year": np.repeat(self.years[:T], n),
+                "place": _labels(np.asarray(self.place_ids, dtype=object),
+                                 np.tile(np.arange(n), T))}
         for v in PLACE_VARS:
-            df[v] = self.places[v][:T].reshape(-1)
-        return df
+            cols[v] = self.places[v][:T].reshape(-1)
+        return pd.DataFrame(cols)
 
     def sector_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (year, place, sector)."""
@@ -187,14 +187,28 @@ class Recorder:
     def _sector_table(self, arrays: dict, names) -> pd.DataFrame:
         T = self.n_recorded
         n, K = len(self.place_ids), len(self.sector_ids)
-        df = pd.DataFrame({
-            "year": np.repeat(self.years[:T], n * K),
-            "place": np.tile(np.repeat(np.asarray(self.place_ids, dtype=object), K), T),
-            "sector": np.tile(np.asarray(self.sector_ids, dtype=object), T * n),
-        })
+        cols = {"year": np.repeat(self.years[:T], n * K),
+                "place": _labels(np.asarray(self.place_ids, dtype=object),
+                                 np.tile(np.repeat(np.arange(n), K), T)),
+                "sector": _labels(np.asarray(self.sector_ids, dtype=object),
+                                  np.tile(np.arange(K), T * n))}
         for v in names:
-            df[v] = arrays[v][:T].reshape(-1)
-        return df
+            cols[v] = arrays[v][:T].reshape(-1)
+        return pd.DataFrame(cols)
+
+
+def _labels(ids, index):
+    """The column ``ids[index]`` of string labels, in the dtype pandas gives such a column.
+
+    With pandas' string dtype (pandas 3: pyarrow-backed ``str``), the few distinct ids are
+    converted once and gathered by position (``take``) instead of converting every row's
+    Python string (a 3.2-million-row migration table: 0.03 s against 0.22 s per column);
+    with object columns (pandas 2), the object array itself. The same table either way.
+    """
+    dtype = pd.Series(ids[:1]).dtype
+    if isinstance(dtype, np.dtype):  # object
+        return ids[index]
+    return pd.array(ids, dtype=dtype).take(index)
 
 
 def weighted_quantile(values, weights, p):

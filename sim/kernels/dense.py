@@ -16,17 +16,27 @@ float32 matrices (a float32 matrix is read as it is, never copied to float64).
 Below :data:`MIN_PLACES` (the Jilin region has about 70 places) the products stay with numpy's
 BLAS: the matrix fits in cache, and compiling would cost more than it saves.
 
-Threads: the compiled kernels run on numba's thread pool, ``numba.get_num_threads()`` threads
-(by default one per core). Sweep workers pin it to one thread, as they pin BLAS. Results do not
-depend on the number of threads: rows are split into a fixed number of parts whose partial sums
-are added in a fixed order.
+Threads: the compiled kernels are serial loops that release the GIL, each over a range of
+row blocks (or parts); :func:`thin_product` splits the work into ``numba.get_num_threads()``
+ranges (by default one per core) and runs them on the calling thread and a small pool of
+Python threads. Serial kernels compile in about a third of the time numba's ``parallel=True``
+needs for the same loops (docs/performance.md). Sweep workers pin the count to one thread, as
+they pin BLAS. Results do not depend on the number of threads: each output row is one block's
+sum whatever thread computes it, and the transposed product's rows are split into a fixed
+number of parts whose partial sums are added in a fixed order.
+
+A symmetric matrix (:func:`is_symmetric`; trade freeness and the migration kernel from
+symmetric least-cost routes) needs only the row kernel: its callers then ask for ``A X``
+instead of ``A^T X``.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-__all__ = ["MIN_PLACES", "PARTS", "thin_product", "uses_compiled"]
+__all__ = ["MIN_PLACES", "PARTS", "is_symmetric", "thin_product", "uses_compiled"]
 
 MIN_PLACES = 1000
 """Matrices with at least this many rows use the compiled kernels (below: numpy/BLAS)."""
@@ -43,13 +53,13 @@ def _compile():
         return _KERNELS
     import numba as nb
 
-    opts = dict(parallel=True, nogil=True, cache=False, fastmath={"reassoc", "contract"})
+    opts = dict(nogil=True, cache=False, fastmath={"reassoc", "contract"})
 
     @nb.njit(**opts)
-    def rows(T, Xt, out):  # out[i, c] = sum_j T[i, j] Xt[c, j]
+    def rows(T, Xt, out, b0, b1):  # out[i, c] = sum_j T[i, j] Xt[c, j], blocks b0..b1-1
         n, m = T.shape
         k = Xt.shape[0]
-        for b in nb.prange((n + 7) // 8):
+        for b in range(b0, b1):
             i0 = b * 8
             if i0 + 8 > n:  # the last n % 8 rows: one at a time
                 for i in range(i0, n):
@@ -188,11 +198,11 @@ def _compile():
                 out[i0 + 4, c], out[i0 + 5, c], out[i0 + 6, c], out[i0 + 7, c] = a4, a5, a6, a7
 
     @nb.njit(**opts)
-    def cols(T, X, part):  # part[p, c, j] = sum_{i in part p} T[i, j] X[i, c]
+    def cols(T, X, part, p0, p1):  # part[p, c, j] = sum_{i in part p} T[i, j] X[i, c]
         n, m = T.shape
         k = X.shape[1]
         P = part.shape[0]
-        for p in nb.prange(P):
+        for p in range(p0, p1):
             lo = p * n // P
             hi = (p + 1) * n // P
             acc = part[p]
@@ -279,6 +289,45 @@ def _compile():
     return _KERNELS
 
 
+def is_symmetric(matrix, *, block=256) -> bool:
+    r"""True if a square matrix equals its transpose exactly: :math:`A_{ij} = A_{ji}`.
+
+    Then :math:`A^\top X = A X`, so :func:`thin_product` can take the row kernel for both
+    products (the trade freeness and the migration kernel are symmetric whenever the
+    generalized costs are: least-cost routes over undirected links, symmetric by
+    construction). By square tiles of ``block`` x ``block`` entries above the diagonal
+    against the matching tiles below it, each pair in cache while it is compared (one pass
+    over the matrix; three times faster than strips of rows against columns at 10,000 places).
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (N, N)
+        Any dtype; unitless here (compared bit for bit, NaN never equal).
+    block : int
+        Side of a tile.
+
+    Returns
+    -------
+    bool
+
+    References
+    ----------
+    .. [1] Golub, G. H. & Van Loan, C. F. (2013). Matrix Computations, 4th ed., ch. 1
+       (blocked access to a matrix and its transpose).
+    """
+    A = np.asarray(matrix)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        return False
+    n = A.shape[0]
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        for lo2 in range(lo, n, block):
+            hi2 = min(lo2 + block, n)
+            if not np.array_equal(A[lo:hi, lo2:hi2], A[lo2:hi2, lo:hi].T):
+                return False
+    return True
+
+
 def uses_compiled(matrix, columns=2) -> bool:
     """True if :func:`thin_product` takes the compiled path for this matrix and block width.
 
@@ -346,12 +395,50 @@ def thin_product(matrix, x, *, transpose=False, compiled=None):
     n, k = X2.shape
     if transpose:
         part = np.empty((PARTS, k, n))
-        kern["cols"](A, np.ascontiguousarray(X2), part)
+        _spread(kern["cols"], (A, np.ascontiguousarray(X2), part), PARTS)
         out = part[0]
         for p in range(1, PARTS):
             out += part[p]
         out = np.ascontiguousarray(out.T)
     else:
         out = np.empty((n, k))
-        kern["rows"](A, np.ascontiguousarray(X2.T), out)
+        _spread(kern["rows"], (A, np.ascontiguousarray(X2.T), out), (n + 7) // 8)
     return out[:, 0] if vec else out
+
+
+_POOL: list = []
+"""The helper threads of :func:`_spread`: ``[(process id, ThreadPoolExecutor)]``, created on
+first need (and again in a forked child, which does not inherit the threads)."""
+
+
+def _spread(kernel, args, count):
+    """Run ``kernel(*args, lo, hi)`` over ``[0, count)`` split among the threads.
+
+    ``numba.get_num_threads()`` contiguous ranges (so ``NUMBA_NUM_THREADS`` and
+    ``numba.set_num_threads`` pin it, as sweep workers do), the first in the calling thread,
+    the others in helper threads: the kernels release the GIL. Each unit of work (a block of
+    eight rows, a part of the transposed product) is computed by the same code whichever
+    thread runs it, so results do not depend on the number of threads.
+    """
+    import numba as nb
+
+    t = max(1, min(int(nb.get_num_threads()), count))
+    if t == 1:
+        kernel(*args, 0, count)
+        return
+    pid = os.getpid()
+    if not _POOL or _POOL[0][0] != pid or _POOL[0][1]._max_workers < t - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _POOL:
+            old_pid, old = _POOL.pop()
+            if old_pid == pid:
+                old.shutdown(wait=False)
+        _POOL.append((pid, ThreadPoolExecutor(max_workers=t - 1,
+                                              thread_name_prefix="sim-dense")))
+    pool = _POOL[0][1]
+    cuts = [i * count // t for i in range(t + 1)]
+    futures = [pool.submit(kernel, *args, cuts[i], cuts[i + 1]) for i in range(1, t)]
+    kernel(*args, cuts[0], cuts[1])
+    for f in futures:
+        f.result()

@@ -145,15 +145,25 @@ def migration_costs(travel_cost, *, fixed, per_hour, value_of_time, external, ex
     rows = slice(0, c.shape[0]) if origins is None else origins
     hours = c / value_of_time if value_of_time > 0 else np.where(np.isfinite(c), 0.0, np.inf)
     ext = np.asarray(external, dtype=bool)
-    cross = (ext[rows, None] | ext[None, :]).astype(float)
     # unreachable pairs stay +inf whatever kappa_1 is (0 * inf would be nan)
-    time_cost = per_hour * hours if per_hour else np.where(np.isfinite(hours), 0.0, np.inf)
-    kappa = fixed + time_cost + external_cost * cross
+    kappa = per_hour * hours if per_hour else np.where(np.isfinite(hours), 0.0, np.inf)
+    # kappa_0 + kappa_1 t + kappa_X 1[cross], in place (the same sums: adding 0 for the pairs
+    # that do not cross is exact)
+    kappa += fixed
+    if np.isfinite(external_cost):
+        if external_cost:
+            kappa[ext[rows]] += external_cost  # external origins: the whole row crosses
+            kappa[np.ix_(~ext[rows], ext)] += external_cost  # internal origins: external columns
+    else:  # kappa_X infinite: 0 * inf would be nan, as in the plain formula
+        kappa = kappa + external_cost * (ext[rows, None] | ext[None, :]).astype(float)
     if distance_elasticity:
-        kappa = kappa + distance_elasticity * np.log1p(hours)
+        log_t = np.log1p(hours)
+        log_t *= distance_elasticity
+        kappa += log_t
     if allowed is not None:
         ok = np.asarray(allowed, dtype=bool)
-        kappa = np.where(ok[rows, None] & ok[None, :], kappa, np.inf)
+        if not ok.all():
+            kappa[~(ok[rows, None] & ok[None, :])] = np.inf
     n = kappa.shape[0]
     kappa[np.arange(n), np.arange(rows.start, rows.start + n)] = 0.0  # the diagonal
     return kappa
@@ -345,7 +355,8 @@ def logit_weights(utility_, size_factor, *, elasticity):
     return np.where(fin, np.exp(lu - c), 0.0), c
 
 
-def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, external):
+def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, external,
+                      symmetric=False):
     r"""Logit migration [D1], [H1] by origin and destination totals, from the kernel E.
 
     With :math:`E_{nm} = e^{-\kappa_{nm}}` (diagonal 1) and weights u (:func:`logit_weights`),
@@ -378,6 +389,9 @@ def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, exter
     hukou_factor : float
         h = exp(-kappa_H) in (0, 1].
     external : ndarray of bool, shape (N,)
+    symmetric : bool
+        E equals its transpose (checked by the caller): on the fused path :math:`E^\top a`
+        is computed as :math:`E a`, by the compiled row kernel (the same sums, added by rows).
 
     Returns
     -------
@@ -389,7 +403,7 @@ def logit_flow_totals(E, u, reg, unreg, *, reconsider_share, hukou_factor, exter
     s = reconsider_share
     ext = np.asarray(external, dtype=bool)
     if ext.any() and uses_compiled(E, 2):
-        return _flow_totals_fused(E, u, reg, unreg, s, hukou_factor, ext)
+        return _flow_totals_fused(E, u, reg, unreg, s, hukou_factor, ext, symmetric)
     DU, DR, out_U, out_R, a = _origin_factors(thin_product(E, u), u, reg, unreg, s,
                                                hukou_factor)
     inflow = u * (thin_product(E, a, transpose=True) - a)
@@ -417,7 +431,7 @@ def _origin_factors(Eu, u, reg, unreg, s, h):
     return DU, DR, out_U, out_R, aU + aR
 
 
-def _flow_totals_fused(E, u, reg, unreg, s, h, ext):
+def _flow_totals_fused(E, u, reg, unreg, s, h, ext, symmetric=False):
     """:func:`logit_flow_totals` in two passes over E (large N with external places).
 
     Pass 1 reads E once for ``E u`` and the external part ``E[:, ext] u[ext]`` (columns u and
@@ -428,7 +442,7 @@ def _flow_totals_fused(E, u, reg, unreg, s, h, ext):
     mask = ext.astype(float)
     P = thin_product(E, np.stack([u, u * mask], axis=1))
     DU, DR, out_U, out_R, a = _origin_factors(P[:, 0], u, reg, unreg, s, h)
-    Q = thin_product(E, np.stack([a, a * mask], axis=1), transpose=True)
+    Q = thin_product(E, np.stack([a, a * mask], axis=1), transpose=not symmetric)
     inflow = u * (Q[:, 0] - a)
     ext_in = u * Q[:, 1]
     ext_out = a * P[:, 1]

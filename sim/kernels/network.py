@@ -627,7 +627,7 @@ def _exponential_trade_costs(gc, rate, c0):
     return tau
 
 
-def trade_freeness(tau, sigma):
+def trade_freeness(tau, sigma, *, out=None):
     r"""Freeness of trade (phi-ness) from iceberg trade costs.
 
     .. math:: T_{nm} = \tau_{nm}^{\,1-\sigma} \in [0, 1]
@@ -642,11 +642,15 @@ def trade_freeness(tau, sigma):
         Iceberg trade costs :math:`\tau_{nm} \ge 1` (``inf`` allowed), dimensionless.
     sigma : float
         Elasticity of substitution between varieties :math:`\sigma > 1`.
+    out : ndarray, same shape as ``tau``, float64 or float32, optional
+        Where to write :math:`T_{nm}` (computed in float64 and rounded to nearest on storing
+        into float32, the values of ``trade_freeness(tau, sigma).astype(np.float32)``), instead
+        of a new array.
 
     Returns
     -------
-    ndarray of float64, same shape as ``tau``
-        :math:`T_{nm}` in ``[0, 1]``, 1 where :math:`\tau = 1`.
+    ndarray, same shape as ``tau``
+        :math:`T_{nm}` in ``[0, 1]``, 1 where :math:`\tau = 1` (float64, or ``out``).
 
     Raises
     ------
@@ -665,13 +669,13 @@ def trade_freeness(tau, sigma):
     sigma = _check_scalar("sigma", sigma)
     if sigma <= 1.0:
         raise ValueError(f"sigma must be > 1, got {sigma}")
-    return _trade_freeness(tau, sigma)
+    return _trade_freeness(tau, sigma, out)
 
 
-def _trade_freeness(tau, sigma):
+def _trade_freeness(tau, sigma, out=None):
     with np.errstate(under="ignore"):
         # IEEE pow: inf ** (1 - sigma) = +0.0 exactly for sigma > 1 (no NaN, no warning)
-        return np.power(tau, 1.0 - sigma)
+        return np.power(tau, 1.0 - sigma, out=out)
 
 
 def reachable(gc):

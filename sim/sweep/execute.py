@@ -167,8 +167,10 @@ _BLAS_LIMIT = []
 def _pin_blas_threads() -> None:
     """One BLAS/OpenMP thread in this process (threadpoolctl), kept for the process's life.
 
-    numba's thread pool (the compiled products of ``sim.kernels.dense``) is pinned likewise:
-    through ``NUMBA_NUM_THREADS`` if numba is not loaded yet, else ``numba.set_num_threads``.
+    numba's thread count (``numba.get_num_threads()``: the compiled shortest paths, and the
+    threads the compiled products of ``sim.kernels.dense`` split their work among) is pinned
+    likewise: through ``NUMBA_NUM_THREADS`` if numba is not loaded yet, else
+    ``numba.set_num_threads``.
     """
     if not _BLAS_LIMIT:
         from threadpoolctl import threadpool_limits

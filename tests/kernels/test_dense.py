@@ -179,3 +179,71 @@ def test_prepared_map_compiled_equals_numpy(compiled_everywhere, monkeypatch, fi
     assert big.large and not small.large
     z = big.pack(rng.normal(0.0, 0.3, (40, 6)))
     np.testing.assert_allclose(big(z), small(z), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_is_symmetric_exact(dtype):
+    rng = np.random.default_rng(2)
+    a = rng.random((37, 37))
+    s = np.minimum(a, a.T).astype(dtype)
+    assert dense.is_symmetric(s, block=8) and dense.is_symmetric(s)
+    t = s.copy()
+    t[30, 2] = np.nextafter(t[30, 2], dtype(2))  # one entry off by one unit in the last place
+    assert not dense.is_symmetric(t, block=8)
+    s[5, 9] = s[9, 5] = np.nan  # NaN is never equal to itself
+    assert not dense.is_symmetric(s)
+    assert not dense.is_symmetric(np.zeros((3, 4)))
+
+
+def test_symmetric_products_by_rows(compiled_everywhere):
+    """A symmetric T: T^T X computed as T X (the row kernel only), equal to rounding, in the
+    price indices and in the migration year."""
+    from sim.kernels.migration import logit_flow_totals
+
+    inp = random_inputs(11, N=45, K=5, n_ext=3, housing=0.25, nontraded=True)
+    assert all(dense.is_symmetric(t) for t in inp.freeness)
+    x = np.random.default_rng(0).uniform(0.1, 2.0, (45, 5))
+    np.testing.assert_allclose(price_index_power(x, inp.freeness, inp.group, symmetric=True),
+                               price_index_power(x, inp.freeness, inp.group), rtol=1e-13)
+    sym = dataclasses.replace(inp, freeness_symmetric=True)
+    ref = solve_equilibrium(inp)
+    got = solve_equilibrium(sym)
+    np.testing.assert_allclose(np.log(got.wage), np.log(ref.wage), rtol=0, atol=1e-9)
+    E = np.exp(-inp.freeness[0])
+    rng = np.random.default_rng(1)
+    u, reg, unreg = rng.uniform(0.0, 1.0, 45), rng.uniform(0.1, 2.0, 45), rng.uniform(0, 1, 45)
+    kw = dict(reconsider_share=0.1, hukou_factor=0.6, external=~inp.internal)
+    a = logit_flow_totals(E, u, reg, unreg, symmetric=True, **kw)
+    b = logit_flow_totals(E, u, reg, unreg, **kw)
+    for key in b:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_products_in_a_forked_child(compiled_everywhere):
+    """A child forked after the helper threads started gets its own (it does not inherit
+    threads): its products finish, with the parent's bits."""
+    import os
+    import time
+
+    import numba
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("one thread: no helper threads")
+    rng = np.random.default_rng(5)
+    A, X = rng.random((64, 64)), rng.random((64, 3))
+    ref = dense.thin_product(A, X)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os._exit(0 if np.array_equal(dense.thin_product(A, X), ref) else 3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's product did not finish")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -1,5 +1,7 @@
 """Invariants and literature checks of the static equilibrium kernel."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 
 from sim.kernels.equilibrium import (
     EquilibriumInputs,
+    cold_start_wages,
     external_trade,
     sector_choice,
     solve_equilibrium,
@@ -244,3 +247,53 @@ def test_trade_matrix_is_dense_flows_summed(seed, N, K, n_ext):
                                rtol=1e-12, atol=1e-12 * X.max())
     np.testing.assert_allclose(trade_matrix(r, inp), X.sum(axis=2), rtol=1e-12,
                                atol=1e-12 * X.max())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cold_start_is_the_farm_wage_and_reaches_the_same_equilibrium(seed):
+    """The start of a first solve: each internal place's farm wage (its mean over the places
+    with one where it is missing), the external wages; the solve from it converges to the
+    equilibrium it reaches from w = 1, to the tolerance."""
+    inp = random_inputs(seed, N=12, K=3, n_ext=2, housing=0.25, nontraded=True)
+    ag = inp.ag_wage.copy()
+    ag[3] = 0.0
+    inp = dataclasses.replace(inp, ag_wage=ag)
+    w0 = cold_start_wages(inp)
+    intern = inp.internal
+    assert w0.shape == (12, 3) and np.all(w0 == w0[:, :1])
+    np.testing.assert_array_equal(w0[~intern, 0], inp.ext_wage[~intern])
+    others = intern.copy()
+    others[3] = False
+    np.testing.assert_array_equal(w0[others, 0], ag[others])
+    assert w0[3, 0] == ag[others].mean()
+    ref = solve_equilibrium(inp)
+    got = solve_equilibrium(inp, wage0=w0)
+    assert got.residual < 1e-10
+    np.testing.assert_allclose(np.log(got.wage), np.log(ref.wage), rtol=0, atol=1e-9)
+    # no farm wage anywhere: 1 (the default start)
+    none = dataclasses.replace(inp, ag_wage=np.zeros(12), internal=np.ones(12, bool))
+    np.testing.assert_array_equal(cold_start_wages(none), 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_trade_reuses_the_solves_gravity_terms_bit_for_bit(seed):
+    """Free entry: the flows of a solved equilibrium reuse the seller terms and price-index
+    powers of its last evaluation (no further pass over T_g), the same numbers as computing
+    them again; other inputs (even equal ones in another object) compute their own."""
+    from sim.kernels.equilibrium import partner_trade, trade_matrix
+
+    inp = random_inputs(seed, N=9, K=3, n_ext=2, housing=0.25, nontraded=True)
+    res = solve_equilibrium(inp)
+    assert res.gravity is not None and res.gravity[0]() is inp
+    plain = dataclasses.replace(res, gravity=None)
+    for f in (external_trade, partner_trade):
+        for a, b in zip(f(res, inp), f(plain, inp), strict=True):
+            assert np.array_equal(a, b)
+    assert np.array_equal(trade_matrix(res, inp), trade_matrix(plain, inp))
+    other = dataclasses.replace(inp, productivity=inp.productivity * 1.5)
+    assert not np.array_equal(trade_matrix(res, other), trade_matrix(res, inp))
+    assert np.array_equal(trade_matrix(res, other), trade_matrix(plain, other))
+    import pickle
+
+    back = pickle.loads(pickle.dumps(res))
+    assert back.gravity is None and np.array_equal(back.wage, res.wage)
