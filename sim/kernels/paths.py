@@ -112,6 +112,7 @@ def _compile():
 
     @nb.njit(nogil=True, cache=False)
     def heap_push(hk, hn, size, key, node):
+        # binary min-heap of keys hk with payloads hn (a heap of keys only passes hk as hn)
         i = size
         while i > 0:
             p = (i - 1) >> 1
@@ -234,39 +235,6 @@ def _compile():
         return shortcuts
 
     @nb.njit(nogil=True, cache=False)
-    def qpush(qk, qsize, key):
-        i = qsize
-        while i > 0:
-            p = (i - 1) >> 1
-            if qk[p] > key:
-                qk[i] = qk[p]
-                i = p
-            else:
-                break
-        qk[i] = key
-        return qsize + 1
-
-    @nb.njit(nogil=True, cache=False)
-    def qpop(qk, qsize):
-        qsize -= 1
-        if qsize > 0:
-            kx = qk[qsize]
-            i = 0
-            while True:
-                c = 2 * i + 1
-                if c >= qsize:
-                    break
-                if c + 1 < qsize and qk[c + 1] < qk[c]:
-                    c += 1
-                if qk[c] < kx:
-                    qk[i] = qk[c]
-                    i = c
-                else:
-                    break
-            qk[i] = kx
-        return qsize
-
-    @nb.njit(nogil=True, cache=False)
     def contract(indptr, indices, data, max_settled, sim_settled, pool):
         n = indptr.shape[0] - 1
         start = np.empty(n, dtype=np.int64)
@@ -297,6 +265,7 @@ def _compile():
         dn = np.zeros(n, dtype=np.int64)  # contracted neighbours
         lev = np.zeros(n, dtype=np.int64)  # level: above every node contracted before it
         cur = np.empty(n, dtype=np.int64)  # the current queue key of each node
+        # the contraction queue: keys only (each key is its own payload in the shared heap)
         qk = np.empty(n + 2 * pool + 16, dtype=np.int64)
         qsize = np.int64(0)
         up_t = np.empty(pool, dtype=np.int64)
@@ -312,10 +281,10 @@ def _compile():
                                     hk, hn)
             key = (PA * (sc[v] - cnt[v]) + off) * n + v
             cur[v] = key
-            qsize = qpush(qk, qsize, key)
+            qsize = heap_push(qk, qk, qsize, key, key)
         while qsize > 0:
             key = qk[0]
-            qsize = qpop(qk, qsize)
+            qsize = heap_pop(qk, qk, qsize)
             v = key % n
             if done[v] or cur[v] != key:
                 continue  # a stale entry
@@ -327,7 +296,7 @@ def _compile():
                 key = (PA * (sc[v] - deg) + PB * dn[v] + PC * lev[v] + off) * n + v
                 if qsize > 0 and key > qk[0]:  # lazy update: no longer the least
                     cur[v] = key
-                    qsize = qpush(qk, qsize, key)
+                    qsize = heap_push(qk, qk, qsize, key, key)
                     continue
             # contract v: its edges (all to uncontracted nodes) are its upward edges
             for a in range(deg):
@@ -380,7 +349,7 @@ def _compile():
                 key = (PA * (sc[u] - cnt[u]) + PB * dn[u] + PC * lev[u] + off) * n + u
                 if key != cur[u]:
                     cur[u] = key
-                    qsize = qpush(qk, qsize, key)
+                    qsize = heap_push(qk, qk, qsize, key, key)
         return lev, up_t[:n_up], up_h[:n_up], up_w[:n_up], n_short
 
     @nb.njit(nogil=True, cache=False)
