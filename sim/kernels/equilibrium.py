@@ -12,7 +12,6 @@ groups (sectors sharing sigma and trade-cost scale share one matrix ``T = tau**(
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import weakref
 from dataclasses import dataclass, field
@@ -718,11 +717,8 @@ def solve_equilibrium(inp, *, wage0=None, tol=1e-10, max_iter=10_000, damping=0.
                                    year=year)
     x = phi.unpack(z, x)
     wage, shares, W, emp, income, expenditure, supply, ppow, ma, _ = _evaluate(x, inp, ext, kappa)
-    res = _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
-                    it, residual)
-    if inp.firm_count is None:  # the reported wages are these: the same S and P^(1-sigma)
-        res = dataclasses.replace(res, gravity=(weakref.ref(inp), supply, ppow))
-    return res
+    return _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow, ma,
+                     it, residual)
 
 
 try:  # the gufunc behind np.linalg.solve(a, b) for a vector b
@@ -797,6 +793,8 @@ def _assemble(inp, ext, wage, shares, W, emp, income, expenditure, supply, ppow,
         revenue=revenue, price_index=price_index, income=income, expenditure=expenditure,
         rent=rent, consumer_price=consumer_price, real_income=real, market_access=ma,
         operating_profit=operating_profit, iterations=it, residual=res,
+        # free entry: the reported wages are these, so the trade flows reuse S and P^(1-sigma)
+        gravity=(weakref.ref(inp), supply, ppow) if inp.firm_count is None else None,
     )
 
 
