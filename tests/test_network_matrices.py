@@ -78,3 +78,40 @@ def test_symmetry_flags_and_float32_freeness_in_place(country, monkeypatch):
     assert big.freeness_symmetric and big.kernel_symmetric
     assert np.array_equal(big.freeness, small.freeness.astype(np.float32))
     assert np.array_equal(big.migration_kernel, small.migration_kernel)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_of_rows_on_threads_give_the_same_matrices(country, monkeypatch, threads):
+    """From dense.MIN_PLACES places the blocks of rows of freeness and kappa are split among
+    the threads (numpy releases the GIL in its loops): the same bits as one block after the
+    other, and with two threads both do some of the blocks."""
+    import threading
+
+    import numba
+
+    from sim.kernels import dense
+    from sim.kernels import network as netk
+
+    st, links, par = country
+    ref = network_matrices(st, links, par, costs=False, kappa=True, kernel=True)  # serial
+    monkeypatch.setattr(dense, "MIN_PLACES", 100)
+    monkeypatch.setattr(primitives, "_ROW_BLOCK", 16)  # 10 blocks of the 150 + 4 places
+    seen = set()
+    freeness = netk.trade_freeness
+
+    def spy(*a, **k):
+        seen.add(threading.get_ident())
+        return freeness(*a, **k)
+
+    monkeypatch.setattr(netk, "trade_freeness", spy)
+    n = min(threads, numba.config.NUMBA_NUM_THREADS)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(n)
+        got = network_matrices(st, links, par, costs=False, kappa=True, kernel=True)
+    finally:
+        numba.set_num_threads(before)
+    assert len(seen) == n
+    assert np.array_equal(got.freeness, ref.freeness)
+    assert np.array_equal(got.migration_cost, ref.migration_cost)
+    assert np.array_equal(got.migration_kernel, ref.migration_kernel)

@@ -475,7 +475,10 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
     Built with one (N, N) cost matrix alive at a time: the freight costs become the freeness of
     every group by blocks of rows and are dropped (unless ``costs``), then the passenger costs
     become kappa or exp(-kappa) by blocks of rows, in place when the costs are not kept. The
-    values are those of the whole-matrix expressions (element-wise, same operations).
+    values are those of the whole-matrix expressions (element-wise, same operations). From
+    ``dense.MIN_PLACES`` places the blocks of rows are split among ``numba.get_num_threads()``
+    threads (numpy releases the GIL in its loops; each block writes only its own rows), with
+    the same values for any number of threads.
     """
     N = static.n_places
 
@@ -484,11 +487,30 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
         return netk.shortest_path_costs(N, links.from_[sel], links.to[sel], links.mode[sel],
                                         cost, term)
 
+    large = N >= _dense.MIN_PLACES
+    n_blocks = (N + _ROW_BLOCK - 1) // _ROW_BLOCK
+
+    def by_blocks(fill):
+        """``fill(lo, hi)`` for every block of rows, on the threads from MIN_PLACES places.
+
+        Numpy releases the GIL in its loops, and each block writes only its own rows, so the
+        values do not depend on the number of threads.
+        """
+
+        def blocks(b0, b1):
+            for b in range(b0, b1):
+                fill(b * _ROW_BLOCK, min((b + 1) * _ROW_BLOCK, N))
+
+        if large:
+            _dense._spread(blocks, (), n_blocks)
+        else:
+            blocks(0, n_blocks)
+
     fc = gc("freight")
     group, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
     freeness = np.empty((len(keys), N, N), dtype=freeness_dtype)
-    for lo in range(0, N, _ROW_BLOCK):
-        hi = min(lo + _ROW_BLOCK, N)
+
+    def fill_freeness(lo, hi):
         taus = {}  # tau of each trade-cost scale: groups differ by sigma alone share it
         for g, (sig, scale) in enumerate(keys):
             tau = taus.get(scale)
@@ -501,6 +523,8 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
             taus[scale] = tau
             # written in place (rounded to float32 on storing if so kept): no temporary
             netk.trade_freeness(tau, sig, out=freeness[g, lo:hi])
+
+    by_blocks(fill_freeness)
     if not costs:
         del fc
         fc = None
@@ -510,8 +534,8 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
     E = None
     if kernel:
         E = K if not kappa else np.empty((N, N))
-    for lo in range(0, N if kappa or kernel else 0, _ROW_BLOCK):
-        hi = min(lo + _ROW_BLOCK, N)
+
+    def fill_kappa(lo, hi):
         k = migration_costs(pc[lo:hi], fixed=par.migration_cost_fixed,
                             per_hour=par.migration_cost_per_hour,
                             value_of_time=par.value_of_time_passenger,
@@ -523,9 +547,11 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
             K[lo:hi] = k
         if kernel:
             E[lo:hi] = logit_kernel(k)
+
+    if kappa or kernel:
+        by_blocks(fill_kappa)
     # least-cost routes over undirected links are symmetric, and so are T_g and E, which the
     # compiled products then read by rows only (one kernel fewer to compile per dtype)
-    large = N >= _dense.MIN_PLACES
     sym_t = large and all(_dense.is_symmetric(t) for t in freeness)
     sym_e = large and E is not None and _dense.is_symmetric(E)
     return NetworkMatrices(freeness=freeness, group=group,

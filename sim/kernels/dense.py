@@ -416,9 +416,11 @@ def _spread(kernel, args, count):
 
     ``numba.get_num_threads()`` contiguous ranges (so ``NUMBA_NUM_THREADS`` and
     ``numba.set_num_threads`` pin it, as sweep workers do), the first in the calling thread,
-    the others in helper threads: the kernels release the GIL. Each unit of work (a block of
-    eight rows, a part of the transposed product) is computed by the same code whichever
-    thread runs it, so results do not depend on the number of threads.
+    the others in helper threads: the kernels release the GIL (the compiled products here;
+    also Python functions whose work is in numpy's loops, such as the blocks of rows of the
+    network's matrices in :func:`sim.engine.primitives.network_matrices`). Each unit of work
+    (a block of eight rows, a part of the transposed product) is computed by the same code
+    whichever thread runs it, so results do not depend on the number of threads.
     """
     import numba as nb
 
