@@ -8,6 +8,7 @@ the active link set and cached by :class:`NetworkCache`, recomputed only when th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 
@@ -449,6 +450,23 @@ def trade_groups(sigma, scale, tradable):
 _ROW_BLOCK = 256
 
 
+@contextlib.contextmanager
+def _on_a_side_thread(enabled: bool):
+    """Yield ``later``: ``later(f, *args)`` starts ``f(*args)`` on a second thread.
+
+    It returns a function that waits for the result. With ``enabled`` False that function
+    calls ``f(*args)`` itself, when it is called. The thread is joined when the block ends,
+    also on an error.
+    """
+    if not enabled:
+        yield lambda f, *args: (lambda: f(*args))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="sim-network") as pool:
+        yield lambda f, *args: pool.submit(f, *args).result
+
+
 def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, costs: bool = True,
                      kappa: bool = True, kernel: bool = False,
                      passenger_sources=(), freeness_dtype=np.float64) -> NetworkMatrices:
@@ -482,10 +500,10 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
     """
     N = static.n_places
 
-    def gc(kind):
+    def plan(kind):
         sel, cost, term = mode_link_costs(static, links, par, kind)
-        return netk.shortest_path_costs(N, links.from_[sel], links.to[sel], links.mode[sel],
-                                        cost, term)
+        return netk.shortest_path_plan(N, links.from_[sel], links.to[sel], links.mode[sel],
+                                       cost, term)
 
     large = N >= _dense.MIN_PLACES
     n_blocks = (N + _ROW_BLOCK - 1) // _ROW_BLOCK
@@ -506,29 +524,36 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
         else:
             blocks(0, n_blocks)
 
-    fc = gc("freight")
-    group, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
-    freeness = np.empty((len(keys), N, N), dtype=freeness_dtype)
+    # the two shortest-path plans at once when threads are allowed (their contraction
+    # hierarchies run on one core each, without the GIL); their costs (PHAST on every
+    # thread) one after the other, so that one (N, N) cost matrix is alive at a time
+    with _on_a_side_thread(large and _dense.threads() > 1) as later:
+        passenger_plan = later(plan, "passenger")
+        fc = netk.plan_costs(plan("freight"))
+        group, keys = trade_groups(static.sigma, static.trade_cost_scale, static.tradable)
+        freeness = np.empty((len(keys), N, N), dtype=freeness_dtype)
 
-    def fill_freeness(lo, hi):
-        taus = {}  # tau of each trade-cost scale: groups differ by sigma alone share it
-        for g, (sig, scale) in enumerate(keys):
-            tau = taus.get(scale)
-            if tau is None and par.trade_cost_form == "exponential":              # [N3e]
-                tau = netk.exponential_trade_costs(fc[lo:hi], rate=par.trade_cost_rate * scale,
-                                                   c0=par.reference_cost)
-            elif tau is None:                                                     # [N3]
-                tau = netk.trade_costs(fc[lo:hi], psi=par.distance_elasticity * scale,
-                                       c0=par.reference_cost)
-            taus[scale] = tau
-            # written in place (rounded to float32 on storing if so kept): no temporary
-            netk.trade_freeness(tau, sig, out=freeness[g, lo:hi])
+        def fill_freeness(lo, hi):
+            taus = {}  # tau of each trade-cost scale: groups differ by sigma alone share it
+            for g, (sig, scale) in enumerate(keys):
+                tau = taus.get(scale)
+                if tau is None and par.trade_cost_form == "exponential":              # [N3e]
+                    tau = netk.exponential_trade_costs(fc[lo:hi], rate=par.trade_cost_rate * scale,
+                                                       c0=par.reference_cost)
+                elif tau is None:                                                     # [N3]
+                    tau = netk.trade_costs(fc[lo:hi], psi=par.distance_elasticity * scale,
+                                           c0=par.reference_cost)
+                taus[scale] = tau
+                # written in place (rounded to float32 on storing if so kept): no temporary
+                netk.trade_freeness(tau, sig, out=freeness[g, lo:hi])
 
-    by_blocks(fill_freeness)
-    if not costs:
-        del fc
-        fc = None
-    pc = gc("passenger")
+        by_blocks(fill_freeness)
+        if not costs:
+            del fc
+            fc = None
+        passenger_plan = passenger_plan()
+    pc = netk.plan_costs(passenger_plan)
+    del passenger_plan
     rows = {int(i): pc[int(i)].copy() for i in passenger_sources}
     K = pc if not costs else np.empty((N, N))  # kappa, in place of the costs if not kept
     E = None

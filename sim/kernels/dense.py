@@ -411,6 +411,16 @@ _POOL: list = []
 first need (and again in a forked child, which does not inherit the threads)."""
 
 
+def threads() -> int:
+    """Threads the compiled kernels may use: ``numba.get_num_threads()``.
+
+    One in sweep workers, which pin it; ``NUMBA_NUM_THREADS`` sets it for a process.
+    """
+    import numba as nb
+
+    return int(nb.get_num_threads())
+
+
 def _spread(kernel, args, count):
     """Run ``kernel(*args, lo, hi)`` over ``[0, count)`` split among the threads.
 

@@ -21,6 +21,7 @@ cost, ``+inf`` iceberg cost and ``0`` trade freeness: callers must handle them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,6 +43,9 @@ __all__ = [
     "link_generalized_cost",
     "multimodal_graph",
     "shortest_path_costs",
+    "shortest_path_plan",
+    "plan_costs",
+    "ShortestPathPlan",
     "trade_costs",
     "exponential_trade_costs",
     "trade_freeness",
@@ -371,17 +375,52 @@ def _reduce_graph(graph, n_places):
     return reduced, new_id[anchor], offset
 
 
-def _shortest_path_costs(graph, n_places):
+class ShortestPathPlan(NamedTuple):
+    """The reduced graph of :func:`shortest_path_costs` and, on large networks, its hierarchy.
+
+    Made by :func:`shortest_path_plan`; :func:`plan_costs` turns it into the cost matrix.
+    """
+
+    n_places: int
+    reduced: object  # scipy.sparse.csr_array of the reduced graph
+    anchor: np.ndarray  # (P,) node of each place in it
+    offset: np.ndarray  # (P,) cost from each place to its anchor
+    hierarchy: object  # sim.kernels.paths.Hierarchy, or None (Dijkstra by scipy)
+
+
+def _plan(graph, n_places):
+    if n_places == 0:
+        return ShortestPathPlan(0, None, np.zeros(0, INDEX), np.zeros(0), None)
+    reduced, anchor, offset = _reduce_graph(graph, n_places)
+    hierarchy = None
+    if _paths.uses_compiled(n_places, reduced.shape[0]):
+        hierarchy = _paths.prepared_hierarchy(reduced.indptr, reduced.indices, reduced.data)
+    return ShortestPathPlan(n_places, reduced, anchor, offset, hierarchy)
+
+
+def plan_costs(plan):
+    """The (P, P) least costs of a :class:`ShortestPathPlan` (see :func:`shortest_path_costs`).
+
+    Parameters
+    ----------
+    plan : ShortestPathPlan
+        From :func:`shortest_path_plan`.
+
+    Returns
+    -------
+    ndarray of float64, shape (P, P)
+        As :func:`shortest_path_costs` returns.
+    """
+    n_places = plan.n_places
     out = np.empty((n_places, n_places), dtype=FLOAT)
     if n_places == 0:
         return out
-    reduced, anchor, offset = _reduce_graph(graph, n_places)
+    reduced, anchor, offset = plan.reduced, plan.anchor, plan.offset
     n_nodes = reduced.shape[0]
     block = max(1, min(n_places, _DIJKSTRA_BLOCK_ENTRIES // max(n_nodes, 1)))
-    if _paths.uses_compiled(n_places, n_nodes):
+    if plan.hierarchy is not None:
         # contraction hierarchy + PHAST (equal to Dijkstra's costs to rounding)
-        _paths.many_source_costs(reduced.indptr, reduced.indices, reduced.data, anchor, anchor,
-                                 out=out)
+        _paths.hierarchy_costs(plan.hierarchy, anchor, anchor, out=out)
     else:
         for start in range(0, n_places, block):  # a few blocks of sources, bounded memory
             stop = min(start + block, n_places)
@@ -471,8 +510,35 @@ def shortest_path_costs(n_places, link_from, link_to, link_mode, link_cost, term
     .. [4] Delling, D., Goldberg, A. V., Nowatzyk, A. & Werneck, R. F. (2013). PHAST:
        Hardware-accelerated shortest path trees. J. Parallel Distrib. Comput. 73(7), 940-952.
     """
+    return plan_costs(shortest_path_plan(n_places, link_from, link_to, link_mode, link_cost,
+                                         terminal_cost))
+
+
+def shortest_path_plan(n_places, link_from, link_to, link_mode, link_cost, terminal_cost):
+    """The first half of :func:`shortest_path_costs`: the reduced graph and its hierarchy.
+
+    The multimodal graph, its exact reductions and, from ``P x nodes >=``
+    :data:`sim.kernels.paths.MIN_SOURCES_X_NODES`, its contraction hierarchy (the part of the
+    work that runs on one core, without the GIL); :func:`plan_costs` does the rest (PHAST from
+    every place on all threads, or Dijkstra). ``plan_costs(shortest_path_plan(...))`` is
+    ``shortest_path_costs(...)``, bit for bit. Two plans can be built at once on two threads.
+
+    Parameters
+    ----------
+    n_places, link_from, link_to, link_mode, link_cost, terminal_cost
+        As for :func:`shortest_path_costs`.
+
+    Returns
+    -------
+    ShortestPathPlan
+
+    Raises
+    ------
+    ValueError
+        See :func:`multimodal_graph`.
+    """
     graph, _ = multimodal_graph(n_places, link_from, link_to, link_mode, link_cost, terminal_cost)
-    return _shortest_path_costs(graph, _check_n_places(n_places))
+    return _plan(graph, _check_n_places(n_places))
 
 
 # ----------------------------------------------------------------------------- trade costs

@@ -40,13 +40,15 @@ it).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["MIN_SOURCES_X_NODES", "LANES", "CHUNK", "WITNESS_SETTLED", "SIMULATION_SETTLED",
            "PRIORITY_WEIGHTS", "Hierarchy",
-           "contraction_hierarchy", "hierarchy_costs", "many_source_costs", "uses_compiled"]
+           "contraction_hierarchy", "hierarchy_costs", "many_source_costs",
+           "prepared_hierarchy", "uses_compiled"]
 
 MIN_SOURCES_X_NODES = 20_000_000
 """Problems with at least ``n_sources * n_nodes`` of this size use the compiled kernels."""
@@ -67,6 +69,8 @@ PRIORITY_WEIGHTS = (2, 1, 1)
 """Weights of edge difference, contracted neighbours and level in a node's priority."""
 
 _KERNELS: dict = {}
+_WARM_STARTED: list = []  # the thread compiling the sweep, once started
+_WARM_LOCK = threading.Lock()
 
 
 def uses_compiled(n_sources: int, n_nodes: int) -> bool:
@@ -666,21 +670,29 @@ def many_source_costs(indptr, indices, data, sources, targets, out=None):
     for name, a in (("sources", sources), ("targets", targets)):
         if a.ndim == 1 and a.size and (a.min() < 0 or a.max() >= n):
             raise ValueError(f"{name} must be node indices in [0, {n})")
-    warm = None
-    if "phast" not in _KERNELS or not _KERNELS["phast"].signatures:
-        # first call of the process: compile the sweep while the contraction runs (numba
-        # compiles holding the GIL, the contraction runs without it)
-        import threading
+    return hierarchy_costs(prepared_hierarchy(indptr, indices, data), sources, targets, out)
 
-        warm = threading.Thread(target=_compile_sweep, daemon=True)
-        _compile()
-        warm.start()
+
+def prepared_hierarchy(indptr, indices, data):
+    """:func:`contraction_hierarchy`, with the PHAST sweep compiled meanwhile if it is not yet.
+
+    The first call of a process compiles :func:`hierarchy_costs`'s sweep in a second thread
+    while the contraction runs (numba compiles holding the GIL, the contraction runs without
+    it), so that the costs can follow at once. Arguments and result as
+    :func:`contraction_hierarchy`.
+    """
+    warm = None
+    with _WARM_LOCK:  # one compiling thread even if two hierarchies are built at once
+        if not _WARM_STARTED and ("phast" not in _KERNELS or not _KERNELS["phast"].signatures):
+            warm = threading.Thread(target=_compile_sweep, daemon=True)
+            _compile()
+            warm.start()
+            _WARM_STARTED.append(warm)
     try:
-        hierarchy = contraction_hierarchy(indptr, indices, data)
+        return contraction_hierarchy(indptr, indices, data)
     finally:
         if warm is not None:
             warm.join()
-    return hierarchy_costs(hierarchy, sources, targets, out)
 
 
 def _compile_sweep():

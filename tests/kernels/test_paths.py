@@ -167,6 +167,24 @@ def test_shortest_path_costs_compiled_matches_scipy_path(seed, monkeypatch):
     assert np.all(np.diag(compiled) == 0.0)
 
 
+def test_two_plans_on_two_threads_equal_the_costs_one_by_one(monkeypatch):
+    """shortest_path_plan + plan_costs is shortest_path_costs bit for bit, also with two
+    plans (two contraction hierarchies) built at once on two threads, as the network build
+    does for its freight and passenger graphs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(paths, "MIN_SOURCES_X_NODES", 0)  # the compiled path at 300 places
+    rng = np.random.default_rng(7)
+    first = (300, *_planar_network(rng, 300))
+    second = (300, *_planar_network(rng, 300))
+    ref = [network.shortest_path_costs(*a) for a in (first, second)]
+    with ThreadPoolExecutor(2) as pool:
+        plans = list(pool.map(lambda a: network.shortest_path_plan(*a), (first, second)))
+    assert all(p.hierarchy is not None for p in plans)
+    for plan, want in zip(plans, ref, strict=True):
+        np.testing.assert_array_equal(network.plan_costs(plan), want)
+
+
 def test_synthetic_country_matches_scipy():
     """Both cost kinds of a 2,000-place synthetic country: hierarchy vs scipy's Dijkstra."""
     from sim._testing import synthetic_country_scenario
