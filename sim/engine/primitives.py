@@ -520,7 +520,7 @@ def network_matrices(static: StaticData, links: LinkSet, par: Parameters, *, cos
                 fill(b * _ROW_BLOCK, min((b + 1) * _ROW_BLOCK, N))
 
         if large:
-            _dense._spread(blocks, (), n_blocks)
+            _dense.spread(blocks, (), n_blocks)
         else:
             blocks(0, n_blocks)
 

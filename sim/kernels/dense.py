@@ -36,7 +36,8 @@ import os
 
 import numpy as np
 
-__all__ = ["MIN_PLACES", "PARTS", "is_symmetric", "thin_product", "uses_compiled"]
+__all__ = ["MIN_PLACES", "PARTS", "is_symmetric", "spread", "thin_product", "threads",
+           "uses_compiled"]
 
 MIN_PLACES = 1000
 """Matrices with at least this many rows use the compiled kernels (below: numpy/BLAS)."""
@@ -297,7 +298,9 @@ def is_symmetric(matrix, *, block=256) -> bool:
     generalized costs are: least-cost routes over undirected links, symmetric by
     construction). By square tiles of ``block`` x ``block`` entries above the diagonal
     against the matching tiles below it, each pair in cache while it is compared (one pass
-    over the matrix; three times faster than strips of rows against columns at 10,000 places).
+    over the matrix; three times faster than strips of rows against columns at 10,000 places);
+    from :data:`MIN_PLACES` rows the strips of tiles are split among the threads
+    (:func:`spread`).
 
     Parameters
     ----------
@@ -319,13 +322,51 @@ def is_symmetric(matrix, *, block=256) -> bool:
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         return False
     n = A.shape[0]
-    for lo in range(0, n, block):
-        hi = min(lo + block, n)
-        for lo2 in range(lo, n, block):
-            hi2 = min(lo2 + block, n)
-            if not np.array_equal(A[lo:hi, lo2:hi2], A[lo2:hi2, lo:hi].T):
-                return False
-    return True
+    starts = balanced_order(range(0, n, block))
+    differs = []
+
+    def strips(u0, u1):
+        for lo in starts[u0:u1]:
+            hi = min(lo + block, n)
+            for lo2 in range(lo, n, block):
+                if differs:
+                    return
+                hi2 = min(lo2 + block, n)
+                if not np.array_equal(A[lo:hi, lo2:hi2], A[lo2:hi2, lo:hi].T):
+                    differs.append(lo)
+                    return
+
+    if n >= MIN_PLACES:  # strips of tiles on the threads (numpy compares without the GIL)
+        spread(strips, (), len(starts))
+    else:
+        strips(0, len(starts))
+    return not differs
+
+
+def balanced_order(starts):
+    """The strips of an upper triangle in an order whose contiguous shares have equal work.
+
+    First, last, second, second last, ...: strip ``i`` of ``k`` covers ``k - i`` tiles, so
+    each pair of consecutive entries covers ``k + 1``.
+
+    Parameters
+    ----------
+    starts : sequence of int
+        First rows of the strips, in increasing order.
+
+    Returns
+    -------
+    list of int
+    """
+    s = list(starts)
+    out = []
+    i, j = 0, len(s) - 1
+    while i <= j:
+        out.append(s[i])
+        if i != j:
+            out.append(s[j])
+        i, j = i + 1, j - 1
+    return out
 
 
 def uses_compiled(matrix, columns=2) -> bool:
@@ -395,19 +436,19 @@ def thin_product(matrix, x, *, transpose=False, compiled=None):
     n, k = X2.shape
     if transpose:
         part = np.empty((PARTS, k, n))
-        _spread(kern["cols"], (A, np.ascontiguousarray(X2), part), PARTS)
+        spread(kern["cols"], (A, np.ascontiguousarray(X2), part), PARTS)
         out = part[0]
         for p in range(1, PARTS):
             out += part[p]
         out = np.ascontiguousarray(out.T)
     else:
         out = np.empty((n, k))
-        _spread(kern["rows"], (A, np.ascontiguousarray(X2.T), out), (n + 7) // 8)
+        spread(kern["rows"], (A, np.ascontiguousarray(X2.T), out), (n + 7) // 8)
     return out[:, 0] if vec else out
 
 
 _POOL: list = []
-"""The helper threads of :func:`_spread`: ``[(process id, ThreadPoolExecutor)]``, created on
+"""The helper threads of :func:`spread`: ``[(process id, ThreadPoolExecutor)]``, created on
 first need (and again in a forked child, which does not inherit the threads)."""
 
 
@@ -421,7 +462,7 @@ def threads() -> int:
     return int(nb.get_num_threads())
 
 
-def _spread(kernel, args, count):
+def spread(kernel, args, count):
     """Run ``kernel(*args, lo, hi)`` over ``[0, count)`` split among the threads.
 
     ``numba.get_num_threads()`` contiguous ranges (so ``NUMBA_NUM_THREADS`` and

@@ -34,6 +34,7 @@ try:  # Dijkstra without csgraph's package __init__ (it loads scipy.sparse.linal
 except (ImportError, AttributeError):  # a SciPy that moved it
     from scipy.sparse.csgraph import dijkstra
 
+from sim.kernels import dense as _dense
 from sim.kernels import paths as _paths
 
 __all__ = [
@@ -439,14 +440,25 @@ def _symmetric_min_inplace(a, block):
 
     ``np.minimum(a, a.T, out=a)`` would copy the whole transpose (the operands overlap); here
     each block of rows ``lo:hi`` and the matching block of columns are done together, with
-    temporaries of ``block x P`` entries.
+    temporaries of ``block x P`` entries. Strip ``lo:hi`` reads and writes only entries with
+    a row or column in ``lo:hi`` and the other index ``>= lo``, so strips are independent: from
+    ``dense.MIN_PLACES`` places they are split among the threads (same values, the minimum is
+    exact).
     """
     n = a.shape[0]
-    for lo in range(0, n, block):
-        hi = min(lo + block, n)
-        m = np.minimum(a[lo:hi, lo:], a[lo:, lo:hi].T)
-        a[lo:hi, lo:] = m
-        a[lo:, lo:hi] = m.T
+    starts = _dense.balanced_order(range(0, n, block))
+
+    def strips(u0, u1):
+        for lo in starts[u0:u1]:
+            hi = min(lo + block, n)
+            m = np.minimum(a[lo:hi, lo:], a[lo:, lo:hi].T)
+            a[lo:hi, lo:] = m
+            a[lo:, lo:hi] = m.T
+
+    if n >= _dense.MIN_PLACES:  # the strips touch disjoint entries: on the threads
+        _dense.spread(strips, (), len(starts))
+    else:
+        strips(0, len(starts))
 
 
 def shortest_path_costs(n_places, link_from, link_to, link_mode, link_cost, terminal_cost):

@@ -181,8 +181,12 @@ def test_prepared_map_compiled_equals_numpy(compiled_everywhere, monkeypatch, fi
     np.testing.assert_allclose(big(z), small(z), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("threaded", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_is_symmetric_exact(dtype):
+def test_is_symmetric_exact(dtype, threaded, monkeypatch):
+    """Exact comparison, also with the strips of tiles on the threads (dense.MIN_PLACES)."""
+    if threaded:
+        monkeypatch.setattr(dense, "MIN_PLACES", 2)
     rng = np.random.default_rng(2)
     a = rng.random((37, 37))
     s = np.minimum(a, a.T).astype(dtype)

@@ -618,11 +618,16 @@ def test_link_volumes_match_the_path_walking_oracle(seed, P):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("threaded", [False, True])
 @pytest.mark.parametrize("block", [1, 3, 7, 50])
-def test_blocked_symmetric_minimum_equals_whole_matrix(block):
-    """Oracle: the in-place blocked minimum(a, a.T) equals numpy's whole-matrix one exactly."""
+def test_blocked_symmetric_minimum_equals_whole_matrix(block, threaded, monkeypatch):
+    """Oracle: the in-place blocked minimum(a, a.T) equals numpy's whole-matrix one exactly,
+    also with the strips split among the threads (from dense.MIN_PLACES places)."""
+    from sim.kernels import dense
     from sim.kernels.network import _symmetric_min_inplace
 
+    if threaded:
+        monkeypatch.setattr(dense, "MIN_PLACES", 2)
     rng = np.random.default_rng(block)
     a = rng.uniform(0.0, 10.0, (23, 23))
     a[rng.random(a.shape) < 0.1] = np.inf
