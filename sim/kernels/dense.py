@@ -36,8 +36,8 @@ import os
 
 import numpy as np
 
-__all__ = ["MIN_PLACES", "PARTS", "is_symmetric", "spread", "thin_product", "threads",
-           "uses_compiled"]
+__all__ = ["MIN_PLACES", "PARTS", "balanced_order", "is_symmetric", "spread", "thin_product",
+           "threads", "uses_compiled"]
 
 MIN_PLACES = 1000
 """Matrices with at least this many rows use the compiled kernels (below: numpy/BLAS)."""
