@@ -473,9 +473,7 @@ def spread(kernel, args, count):
     (a block of eight rows, a part of the transposed product) is computed by the same code
     whichever thread runs it, so results do not depend on the number of threads.
     """
-    import numba as nb
-
-    t = max(1, min(int(nb.get_num_threads()), count))
+    t = max(1, min(threads(), count))
     if t == 1:
         kernel(*args, 0, count)
         return
